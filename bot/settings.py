@@ -1,0 +1,71 @@
+"""The one settings object: every environment variable storydesk reads is read here.
+
+A ``.env`` file at the project root (or the working directory) is loaded first with
+python-dotenv, without overriding variables already set. ``.env.example`` documents each one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_INDEX = PROJECT_ROOT / "var" / "index"
+DEFAULT_STORY = PROJECT_ROOT / "stories" / "met-police-safer-schools-officers.txt"
+SLACK_API_DEFAULT = "https://slack.com/api/"
+DISCORD_API_DEFAULT = "https://discord.com/api/v10"
+
+
+def _csv(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration for the CLI, the servers and the adapters. Build it with :meth:`from_env`."""
+
+    index_dir: Path = DEFAULT_INDEX
+    model_dir: Path | None = None
+    log_level: str = "INFO"
+    host: str = "0.0.0.0"
+    port: int = 3000
+    health_port: int = 3001
+    slack_bot_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_api_url: str = SLACK_API_DEFAULT
+    admin_users: frozenset[str] = frozenset()
+    discord_application_id: str = ""
+    discord_public_key: str = ""
+    discord_bot_token: str = field(default="", repr=False)
+    discord_api_url: str = DISCORD_API_DEFAULT
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
+        """Read settings from ``environ`` (default: the process environment, after ``.env``)."""
+        if environ is None:
+            if dotenv:
+                load_dotenv(PROJECT_ROOT / ".env", override=False)
+            environ = dict(os.environ)
+        env = environ.get
+        model_dir = env("STORYDESK_MODEL_DIR", "")
+        return cls(
+            index_dir=Path(env("STORYDESK_INDEX", "") or DEFAULT_INDEX),
+            model_dir=Path(model_dir) if model_dir else None,
+            log_level=env("STORYDESK_LOG_LEVEL", "INFO").upper(),
+            host=env("STORYDESK_HOST", "0.0.0.0"),
+            port=int(env("STORYDESK_PORT", "3000")),
+            health_port=int(env("STORYDESK_HEALTH_PORT", "3001")),
+            slack_bot_token=env("SLACK_BOT_TOKEN", ""),
+            slack_signing_secret=env("SLACK_SIGNING_SECRET", ""),
+            slack_app_token=env("SLACK_APP_TOKEN", ""),
+            slack_api_url=env("SLACK_API_URL", "") or SLACK_API_DEFAULT,
+            admin_users=_csv(env("STORYDESK_ADMIN_USERS", "")),
+            discord_application_id=env("DISCORD_APPLICATION_ID", ""),
+            discord_public_key=env("DISCORD_PUBLIC_KEY", ""),
+            discord_bot_token=env("DISCORD_BOT_TOKEN", ""),
+            discord_api_url=env("DISCORD_API_URL", "") or DISCORD_API_DEFAULT,
+        )
