@@ -1,0 +1,411 @@
+"""Discord slash commands over the HTTP interactions endpoint: ``POST /discord/interactions``.
+
+A thin adapter, in the spirit of bolt-python's Starlette handler: verify the request, translate
+the interaction into a call on :class:`bot.answer.Desk`, and turn what the desk returns into a
+Discord reply with :mod:`bot.render_discord`. No retrieval logic lives here.
+
+    routes = discord_routes(desk, settings, bindings)   # mounted by bot.server
+    register_commands(settings)                         # `storydesk discord register`
+
+Discord gives an endpoint 3 seconds to answer. Each command runs in a worker thread; if it
+finishes within :data:`REPLY_WITHIN_S` the answer goes back directly (type 4), otherwise the
+endpoint defers (type 5, "storydesk is thinking...") and edits the original response through the
+webhook API when the answer is ready. Every failure ends in a visible short error carrying a
+reference id that is also logged with the traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot import render_discord as render
+from index.search import QuestionError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Interaction types Discord sends, and the response types we answer with.
+PING, APPLICATION_COMMAND, AUTOCOMPLETE = 1, 2, 4
+PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, AUTOCOMPLETE_RESULT = 1, 4, 5, 8
+EPHEMERAL = 1 << 6
+# Option types used by the /story command.
+SUB_COMMAND, STRING, BOOLEAN = 1, 3, 5
+# Permission bits that may rebind a channel: ADMINISTRATOR, MANAGE_CHANNELS, MANAGE_GUILD.
+BIND_PERMISSIONS = (1 << 3) | (1 << 4) | (1 << 5)
+
+MAX_SKEW_S = 300
+# Discord's window is 3 s from its side; a second is left for the network and the event loop.
+REPLY_WITHIN_S = 2.0
+COMMAND_NAME = "story"
+BINDING_PREFIX = "discord:"
+
+
+def _option(kind: int, name: str, description: str, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "name": name, "description": description, **extra}
+
+
+_STORY_OPTION = _option(STRING, "story", "Story id (default: this channel's story)", autocomplete=True, max_length=100)
+_PUBLIC_OPTION = _option(BOOLEAN, "public", "Post in the channel for everyone (default: only you see it)")
+
+#: The /story command as registered with Discord (required options first, as Discord demands).
+STORY_COMMAND: dict[str, Any] = {
+    "name": COMMAND_NAME,
+    "type": 1,
+    "description": "Ask about a news story and get cited, verbatim answers",
+    "options": [
+        _option(SUB_COMMAND, "ask", "Ask a question about the story", options=[
+            _option(STRING, "question", "Your question", required=True, max_length=1000),
+            _PUBLIC_OPTION,
+            _STORY_OPTION,
+        ]),
+        _option(SUB_COMMAND, "quotes", "Who said what in the story", options=[
+            _option(STRING, "name", "Only quotes from this speaker", max_length=100),
+            _PUBLIC_OPTION,
+            _STORY_OPTION,
+        ]),
+        _option(SUB_COMMAND, "check", "Check whether words appear in the story verbatim", options=[
+            _option(STRING, "words", "The words to check", required=True, max_length=1000),
+            _PUBLIC_OPTION,
+            _STORY_OPTION,
+        ]),
+        _option(SUB_COMMAND, "stories", "List the stories storydesk knows"),
+        _option(SUB_COMMAND, "use", "Make this channel ask about one story", options=[
+            dict(_STORY_OPTION, description="Story id, or 'all' to search every story", required=True),
+        ]),
+        _option(SUB_COMMAND, "help", "How to use storydesk"),
+    ],
+}
+
+
+class UserError(ValueError):
+    """A request storydesk cannot act on, with a message for the user (not a bug: no ref)."""
+
+
+class Bindings(Protocol):
+    """Channel -> story bindings (``bot.bindings``), keyed ``discord:<channel_id>``."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, story: str | None) -> None: ...
+
+
+# --- request -> interaction ---------------------------------------------------------------------
+
+
+def verify_request(key: VerifyKey, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> bool:
+    """True when ``body`` carries Discord's Ed25519 signature and a timestamp within 5 minutes.
+
+    Discord signs ``timestamp + raw body``; the body must be the exact bytes received.
+    """
+    signature, timestamp = headers.get("x-signature-ed25519"), headers.get("x-signature-timestamp")
+    if not signature or not timestamp:
+        return False
+    try:
+        key.verify(timestamp.encode() + body, bytes.fromhex(signature))
+        sent = float(timestamp)
+    except (BadSignatureError, ValueError):
+        return False
+    return abs((time.time() if now is None else now) - sent) <= MAX_SKEW_S
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """The parts of a Discord interaction the commands need."""
+
+    type: int
+    id: str = ""
+    token: str = ""
+    application_id: str = ""
+    channel_id: str = ""
+    user_id: str = ""
+    permissions: int | None = None  # None outside a guild (DMs)
+    subcommand: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    focused: str | None = None  # the option being typed, for autocomplete
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> "Interaction":
+        """Translate Discord's JSON (``/story <sub> opt:value``) into an :class:`Interaction`."""
+        data = payload.get("data") or {}
+        sub = next((o for o in data.get("options") or [] if o.get("type") == SUB_COMMAND), {})
+        options = {o["name"]: o.get("value") for o in sub.get("options") or [] if "name" in o}
+        focused = next((o["name"] for o in sub.get("options") or [] if o.get("focused")), None)
+        member = payload.get("member") or {}
+        user = member.get("user") or payload.get("user") or {}
+        perms = member.get("permissions")
+        return cls(
+            type=int(payload.get("type", 0)),
+            id=str(payload.get("id", "")),
+            token=str(payload.get("token", "")),
+            application_id=str(payload.get("application_id", "")),
+            channel_id=str(payload.get("channel_id") or (payload.get("channel") or {}).get("id", "")),
+            user_id=str(user.get("id", "")),
+            permissions=int(perms) if perms is not None else None,
+            subcommand=str(sub.get("name", "")),
+            options=options,
+            focused=focused,
+        )
+
+    @property
+    def ephemeral(self) -> bool:
+        """Answers are private unless asked for publicly; a channel binding is announced."""
+        return self.subcommand != "use" and not self.options.get("public")
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A rendered message, and whether it reports a failure (errors are shown only to the asker
+    whenever the response type still allows it)."""
+
+    message: render.Message
+    error: bool = False
+
+
+class Commands:
+    """``/story`` subcommands: each turns an interaction into one desk call and one rendered
+    message. Runs in a worker thread, since the desk's calls block."""
+
+    def __init__(self, desk: Any, bindings: Bindings) -> None:
+        self.desk = desk
+        self.bindings = bindings
+
+    def run(self, it: Interaction) -> Reply:
+        """The reply for ``it``; never raises: failures become a short error with a ref."""
+        try:
+            handler = getattr(self, f"do_{it.subcommand}", None)
+            if handler is None:
+                return _error(f"Unknown command {render.escape_markdown(it.subcommand)!r}. Try /story help.")
+            message = handler(it)
+            return message if isinstance(message, Reply) else Reply(message)
+        except (QuestionError, UserError) as exc:
+            # The user's input was unusable (empty, too long, unknown story): say why, no ref.
+            return _error(str(exc) or "That request could not be answered.")
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("discord /story %s failed ref=%s", it.subcommand, ref)
+            return _error("Sorry, something went wrong answering that.", ref=ref)
+
+    def _story(self, it: Interaction) -> str | None:
+        """The story named in the command, else the channel's binding, else all (None)."""
+        named = (it.options.get("story") or "").strip()
+        if named:
+            if not self.desk.has_story(named):
+                raise UserError(f"There is no story **{render.fit(named, 100)}**. `/story stories` lists them.")
+            return named
+        return self.bindings.get(BINDING_PREFIX + it.channel_id) if it.channel_id else None
+
+    def do_ask(self, it: Interaction) -> render.Message:
+        answer = self.desk.ask(str(it.options.get("question") or ""), story=self._story(it))
+        return render.render_answer(answer)
+
+    def do_quotes(self, it: Interaction) -> render.Message:
+        name = (it.options.get("name") or "").strip() or None
+        return render.render_quotes(self.desk.quotes(story=self._story(it), speaker=name), speaker=name)
+
+    def do_check(self, it: Interaction) -> render.Message:
+        words = str(it.options.get("words") or "")
+        return render.render_check(words, self.desk.check(words, story=self._story(it)))
+
+    def do_stories(self, it: Interaction) -> render.Message:
+        bound = self.bindings.get(BINDING_PREFIX + it.channel_id) if it.channel_id else None
+        return render.render_stories(self.desk.stories(), bound=bound)
+
+    def do_use(self, it: Interaction) -> render.Message:
+        # Rebinding changes the answers everyone in the channel gets, so in a server it takes a
+        # channel manager; in a DM the user is the channel.
+        if it.permissions is not None and not it.permissions & BIND_PERMISSIONS:
+            return _error("Only members who can manage this channel can change its story.")
+        story = str(it.options.get("story") or "").strip()
+        key = BINDING_PREFIX + it.channel_id
+        if story.lower() in ("all", "none", "*"):
+            self.bindings.set(key, None)
+            return render.message("This channel now searches all stories.")
+        info = next((s for s in self.desk.stories() if s.id == story), None)
+        if info is None:
+            raise UserError(f"There is no story **{render.fit(story, 100)}**. `/story stories` lists them.")
+        self.bindings.set(key, story)
+        return render.render_bound(info)
+
+    def do_help(self, it: Interaction) -> render.Message:
+        return render.render_help()
+
+
+def _error(text: str, *, ref: str | None = None) -> Reply:
+    return Reply(render.render_error(text, ref=ref), error=True)
+
+    def autocomplete(self, it: Interaction) -> list[dict[str, str]]:
+        """Story choices matching what the user has typed so far (Discord shows up to 25)."""
+        if it.focused != "story":
+            return []
+        typed = str(it.options.get("story") or "").lower()
+        choices = [
+            {"name": render.trim(f"{s.headline} ({s.id})" if s.headline else s.id, 100), "value": s.id}
+            for s in self.desk.stories()
+            if typed in s.id.lower() or typed in s.headline.lower()
+        ]
+        return [c for c in choices if len(c["value"]) <= 100][:25]
+
+
+# --- the endpoint -------------------------------------------------------------------------------
+
+
+class DiscordEndpoint:
+    """The Starlette endpoint for ``POST /discord/interactions``."""
+
+    def __init__(
+        self,
+        desk: Any,
+        settings: Settings,
+        bindings: Bindings,
+        *,
+        reply_within: float = REPLY_WITHIN_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not settings.discord_public_key:
+            raise ValueError("DISCORD_PUBLIC_KEY is not set; Discord interactions cannot be verified")
+        try:
+            self.key = VerifyKey(bytes.fromhex(settings.discord_public_key))
+        except ValueError as exc:
+            raise ValueError("DISCORD_PUBLIC_KEY must be the 64-hex-digit key from the Developer Portal") from exc
+        self.settings = settings
+        self.commands = Commands(desk, bindings)
+        self.reply_within = reply_within
+        self.clock = clock
+
+    async def __call__(self, request: Request) -> Response:
+        body = await request.body()
+        # Verification comes before anything else looks at the body, as Discord requires.
+        if not verify_request(self.key, request.headers, body, now=self.clock()):
+            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        try:
+            it = Interaction.from_payload(json.loads(body))
+        except (ValueError, TypeError, AttributeError):
+            return JSONResponse({"error": "malformed interaction"}, status_code=400)
+        if it.type == PING:
+            return JSONResponse({"type": PONG})
+        if it.type == AUTOCOMPLETE:
+            choices = await asyncio.to_thread(self._autocomplete, it)
+            return JSONResponse({"type": AUTOCOMPLETE_RESULT, "data": {"choices": choices}})
+        if it.type == APPLICATION_COMMAND:
+            return await self._command(it)
+        return JSONResponse({"error": f"unsupported interaction type {it.type}"}, status_code=400)
+
+    def _autocomplete(self, it: Interaction) -> list[dict[str, str]]:
+        try:
+            return self.commands.autocomplete(it)
+        except Exception:
+            # Autocomplete has no message to show; an empty list is the visible "no match".
+            log.exception("discord autocomplete failed")
+            return []
+
+    async def _command(self, it: Interaction) -> Response:
+        work = asyncio.ensure_future(asyncio.to_thread(self.commands.run, it))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(work), self.reply_within)
+        except asyncio.TimeoutError:
+            # Too slow for Discord's window: acknowledge now, edit the original when done.
+            # Ephemerality is fixed by this acknowledgement; the edit inherits it.
+            return JSONResponse(
+                {"type": DEFERRED_CHANNEL_MESSAGE, "data": {"flags": EPHEMERAL} if it.ephemeral else {}},
+                background=BackgroundTask(self._finish, it, work),
+            )
+        data = dict(reply.message)
+        if it.ephemeral or reply.error:
+            data["flags"] = EPHEMERAL
+        return JSONResponse({"type": CHANNEL_MESSAGE, "data": data})
+
+    async def _finish(self, it: Interaction, work: "asyncio.Future[Reply]") -> None:
+        """Edit the deferred response with the answer; fall back to an error with a ref."""
+        reply = await work  # Commands.run never raises
+        if await self._edit_original(it, reply.message):
+            return
+        ref = uuid.uuid4().hex[:8]
+        log.error("discord: could not deliver the answer to interaction %s ref=%s", it.id, ref)
+        await self._edit_original(it, render.render_error("Sorry, the answer could not be delivered.", ref=ref))
+
+    async def _edit_original(self, it: Interaction, reply: render.Message) -> bool:
+        """PATCH ``/webhooks/{app}/{token}/messages/@original``; True when Discord accepted it.
+
+        The interaction token authorises the call, so no bot token is sent. A 429 is retried
+        after Discord's ``retry_after``, a couple of times at most.
+        """
+        app_id = it.application_id or self.settings.discord_application_id
+        url = f"{self.settings.discord_api_url.rstrip('/')}/webhooks/{app_id}/{it.token}/messages/@original"
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            for _attempt in range(3):
+                try:
+                    resp = await client.patch(url, json=reply)
+                except httpx.HTTPError:
+                    log.exception("discord: webhook edit failed for interaction %s", it.id)
+                    return False
+                if resp.status_code == 429:
+                    await asyncio.sleep(min(_retry_after(resp), 5.0))
+                    continue
+                if resp.is_success:
+                    return True
+                log.error("discord: webhook edit for %s got %s: %s", it.id, resp.status_code, resp.text[:500])
+                return False
+        return False
+
+
+def _retry_after(resp: httpx.Response) -> float:
+    try:
+        return float(resp.json().get("retry_after", 1.0))
+    except (ValueError, AttributeError):
+        return float(resp.headers.get("retry-after", 1.0) or 1.0)
+
+
+def discord_routes(desk: Any, settings: Settings, bindings: Bindings, **options: Any) -> list[Route]:
+    """The routes ``bot.server`` mounts when ``DISCORD_PUBLIC_KEY`` is set.
+
+    ``options`` go to :class:`DiscordEndpoint` (``reply_within``, ``clock``), mainly for tests.
+    Raises ``ValueError`` at start-up when the public key is missing or malformed.
+    """
+    endpoint = DiscordEndpoint(desk, settings, bindings, **options)
+    return [Route("/discord/interactions", endpoint, methods=["POST"], name="discord_interactions")]
+
+
+# --- command registration -----------------------------------------------------------------------
+
+
+def register_commands(settings: Settings, *, guild_id: str | None = None, timeout: float = 15.0) -> dict[str, Any]:
+    """Register ``/story`` with Discord (``storydesk discord register``); returns what Discord
+    stored for it.
+
+    Global by default (Discord may take a while to show it everywhere); with ``guild_id`` it is
+    registered for that one server, which shows at once and suits testing. PUT replaces the
+    application's whole command set, so running it twice is harmless.
+    """
+    if not settings.discord_application_id or not settings.discord_bot_token:
+        raise ValueError("DISCORD_APPLICATION_ID and DISCORD_BOT_TOKEN must be set to register commands")
+    base = f"{settings.discord_api_url.rstrip('/')}/applications/{settings.discord_application_id}"
+    url = f"{base}/guilds/{guild_id}/commands" if guild_id else f"{base}/commands"
+    resp = httpx.put(
+        url,
+        json=[STORY_COMMAND],
+        headers={"Authorization": f"Bot {settings.discord_bot_token}"},
+        timeout=timeout,
+    )
+    if not resp.is_success:
+        # The message names the status and Discord's reason, never the token.
+        raise RuntimeError(f"Discord refused the command registration ({resp.status_code}): {resp.text[:500]}")
+    registered = resp.json()
+    return next((c for c in registered if c.get("name") == COMMAND_NAME), {}) if isinstance(registered, list) else registered
