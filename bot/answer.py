@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from index.models import Hit, Quote, SearchResult, StoryInfo
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from index.search import Searcher
 
 
 @dataclass(frozen=True)
@@ -54,3 +60,80 @@ class Answer:
                 for h in self.hits
             ],
         }
+
+
+@dataclass(frozen=True)
+class QuotesAnswer:
+    """Who said what: quotes of a story (optionally one speaker's), in story order."""
+
+    found: bool
+    message: str
+    quotes: tuple[Quote, ...] = ()
+
+
+class Desk:
+    """The one object chat surfaces talk to: it owns the model, the index and the searcher.
+
+    Open it once at start-up (:meth:`open`); it is safe to share between threads.
+    """
+
+    def __init__(self, searcher: "Searcher"):
+        self.searcher = searcher
+
+    @classmethod
+    def open(cls, settings: "Settings | None" = None, *, index_dir: Path | None = None) -> "Desk":
+        """Load and verify the model, open the index, and warm the search state."""
+        from bot.settings import Settings
+        from index.embed import Embedder
+        from index.search import Searcher
+        from index.store import Store
+
+        settings = settings or Settings.from_env()
+        embedder = Embedder.load(settings.model_dir)
+        store = Store.open(index_dir or settings.index_dir)
+        store.check_model(embedder.info)
+        searcher = Searcher(store, embedder)
+        searcher.state()
+        return cls(searcher)
+
+    def ask(self, question: str, story: str | None = None, k: int = 3) -> Answer:
+        """Answer ``question`` from ``story`` (or all stories). Raises ``QuestionError`` on bad input."""
+        return Answer.from_result(self.searcher.search(question, story=story, k=k))
+
+    def stories(self) -> list[StoryInfo]:
+        """The indexed stories, in ingest order."""
+        return self.searcher.store.list_stories()
+
+    def has_story(self, story_id: str) -> bool:
+        return story_id in self.searcher.stories()
+
+    def quotes(self, story: str | None = None, speaker: str | None = None) -> QuotesAnswer:
+        """All quotes (of ``story``), or those of the speaker best matching ``speaker``."""
+        from index.quotes import match_speaker
+
+        quotes = self.searcher.quotes(story)
+        if not speaker:
+            if not quotes:
+                return QuotesAnswer(False, "No quotes found in this story.", ())
+            return QuotesAnswer(True, "", tuple(quotes))
+        name = match_speaker(speaker, quotes)
+        if name is None:
+            who = ", ".join(sorted({q.speaker for q in quotes})) or "nobody"
+            return QuotesAnswer(False, f"No one named {speaker} is quoted in this story. Quoted: {who}.", ())
+        return QuotesAnswer(True, "", tuple(q for q in quotes if q.speaker == name))
+
+    def check(self, words: str, story: str | None = None):
+        """Quote check: are these words in the story verbatim, nearly, or not at all, and whose?"""
+        from index.quote_check import check_quote
+
+        stories = self.searcher.stories()
+        chosen = [stories[story]] if story else list(stories.values())
+        return check_quote(words, chosen, self.searcher.quotes(story))
+
+    def health(self) -> dict[str, Any]:
+        """Readiness for ``/healthz``: the model is loaded and the index answers."""
+        try:
+            n = len(self.searcher.stories())
+            return {"ready": True, "stories": n, "model": self.searcher.embedder.info.name}
+        except Exception as exc:  # a broken index must show as not ready, not crash the probe
+            return {"ready": False, "error": type(exc).__name__}

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from nacl.exceptions import BadSignatureError
@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import render_discord as render
+from bot.bindings import Bindings
 from index.search import QuestionError
 from bot.settings import Settings
 
@@ -94,14 +95,6 @@ STORY_COMMAND: dict[str, Any] = {
 
 class UserError(ValueError):
     """A request storydesk cannot act on, with a message for the user (not a bug: no ref)."""
-
-
-class Bindings(Protocol):
-    """Channel -> story bindings (``bot.bindings``), keyed ``discord:<channel_id>``."""
-
-    def get(self, key: str) -> str | None: ...
-
-    def set(self, key: str, story: str | None) -> None: ...
 
 
 # --- request -> interaction ---------------------------------------------------------------------
@@ -210,7 +203,7 @@ class Commands:
             if not self.desk.has_story(named):
                 raise UserError(f"There is no story **{render.fit(named, 100)}**. `/story stories` lists them.")
             return named
-        return self.bindings.get(BINDING_PREFIX + it.channel_id) if it.channel_id else None
+        return self.bindings.channel_story(BINDING_PREFIX + it.channel_id) if it.channel_id else None
 
     def do_ask(self, it: Interaction) -> render.Message:
         answer = self.desk.ask(str(it.options.get("question") or ""), story=self._story(it))
@@ -225,7 +218,7 @@ class Commands:
         return render.render_check(words, self.desk.check(words, story=self._story(it)))
 
     def do_stories(self, it: Interaction) -> render.Message:
-        bound = self.bindings.get(BINDING_PREFIX + it.channel_id) if it.channel_id else None
+        bound = self.bindings.channel_story(BINDING_PREFIX + it.channel_id) if it.channel_id else None
         return render.render_stories(self.desk.stories(), bound=bound)
 
     def do_use(self, it: Interaction) -> render.Message:
@@ -236,12 +229,12 @@ class Commands:
         story = str(it.options.get("story") or "").strip()
         key = BINDING_PREFIX + it.channel_id
         if story.lower() in ("all", "none", "*"):
-            self.bindings.set(key, None)
+            self.bindings.bind(key, None)
             return render.message("This channel now searches all stories.")
         info = next((s for s in self.desk.stories() if s.id == story), None)
         if info is None:
             raise UserError(f"There is no story **{render.fit(story, 100)}**. `/story stories` lists them.")
-        self.bindings.set(key, story)
+        self.bindings.bind(key, story)
         return render.render_bound(info)
 
     def do_help(self, it: Interaction) -> render.Message:

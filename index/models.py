@@ -32,6 +32,7 @@ class Story:
     headline: str
     paragraphs: tuple[Paragraph, ...]
     byline: str = ""
+    standfirst: str = ""
     url: str = ""
     date: str = ""
     source: str = ""

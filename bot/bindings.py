@@ -1,0 +1,113 @@
+"""Which story a chat channel or thread is about: small, persistent, platform-neutral.
+
+Keys name the platform so Slack and Discord share one file: ``"slack:C123"`` for a channel,
+``"slack:C123:1712345678.000100"`` for a thread, ``"discord:987654321"`` for a Discord channel.
+
+>>> bindings = Bindings.in_folder(settings.index_dir)
+>>> bindings.bind("slack:C123", "met-police-safer-schools-officers")
+>>> bindings.story_for("slack:C123", thread="slack:C123:1712345678.000100")
+'met-police-safer-schools-officers'
+
+The file is JSON in the index folder (``bindings.json``). Writes take a file lock and replace the
+file atomically, so several processes (Slack and Discord servers, the CLI) can share it and a crash
+never leaves half a file. Reads see the file's latest complete version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+FILENAME = "bindings.json"
+MAX_THREADS = 5000  # thread memory is a convenience; forget the oldest beyond this
+
+
+class Bindings:
+    """Channel -> story bindings and thread -> story memory, persisted in one JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=10)
+        self._thread_lock = threading.Lock()  # FileLock is re-entrant per object; guard threads too
+
+    @classmethod
+    def in_folder(cls, folder: Path) -> "Bindings":
+        """The bindings stored alongside the index in ``folder`` (created on first write)."""
+        return cls(Path(folder) / FILENAME)
+
+    # ------------------------------------------------------------------ reads
+
+    def channel_story(self, channel: str) -> str | None:
+        """The story bound to ``channel``, or None when it searches every story."""
+        return self._read()["channels"].get(channel)
+
+    def thread_story(self, thread: str) -> str | None:
+        """The story a thread has been about, or None if it has no memory yet."""
+        return self._read()["threads"].get(thread)
+
+    def story_for(self, channel: str, thread: str | None = None) -> str | None:
+        """The story to search: the thread's, else the channel's, else None (all stories)."""
+        data = self._read()
+        if thread and thread in data["threads"]:
+            return data["threads"][thread]
+        return data["channels"].get(channel)
+
+    # ------------------------------------------------------------------ writes
+
+    def bind(self, channel: str, story: str | None) -> None:
+        """Bind ``channel`` to ``story``; ``None`` unbinds it (search every story again)."""
+
+        def change(data: dict[str, Any]) -> None:
+            if story is None:
+                data["channels"].pop(channel, None)
+            else:
+                data["channels"][channel] = story
+
+        self._update(change)
+
+    def remember_thread(self, thread: str, story: str) -> None:
+        """Remember that ``thread`` is about ``story`` so follow-ups stay on it."""
+
+        def change(data: dict[str, Any]) -> None:
+            threads: dict[str, str] = data["threads"]
+            threads.pop(thread, None)  # re-insert so insertion order tracks recency
+            threads[thread] = story
+            for old in list(threads)[: max(0, len(threads) - MAX_THREADS)]:
+                del threads[old]
+
+        if self.thread_story(thread) != story:
+            self._update(change)
+
+    # ------------------------------------------------------------------ storage
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            data = {}
+        except (OSError, ValueError):
+            # A corrupt file must not take the bot down; start afresh (the next write replaces it).
+            data = {}
+        return {"channels": dict(data.get("channels", {})), "threads": dict(data.get("threads", {}))}
+
+    def _update(self, change: Any) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._thread_lock, self._lock:
+            data = self._read()
+            change(data)
+            fd, tmp = tempfile.mkstemp(prefix=".bindings-", suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(data, handle, ensure_ascii=False, indent=1, sort_keys=False)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise

@@ -1,0 +1,272 @@
+"""Read an article file and turn it into a clean, numbered :class:`~index.models.Story`.
+
+Formats: ``.txt`` (first line headline, blank-line paragraphs), ``.md`` (parsed with
+markdown-it-py, the CommonMark reference port, so emphasis and links come out as plain words) and
+``.html``/``.htm`` (trafilatura, the best-scoring open-source main-text extractor in published
+benchmarks, which also reads headline, author and date from the page's metadata).
+
+Cleaning removes what is not the story: section labels above the headline, donation and
+subscription appeals, "more information" link lines and similar furniture. What was dropped is
+kept on the Story so an editor can check it (``storydesk show``).
+
+>>> story = load_story(Path("stories/met-police-safer-schools-officers.txt"))
+>>> story.byline
+'Kumail Jaffer, Local Democracy Reporter'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.models import Paragraph, Story
+from index.text import normalise_whitespace
+
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+MAX_STORY_BYTES = 5 * 1024 * 1024  # the longest real articles are ~100 KB; 5 MB is not a story
+
+
+class IngestError(ValueError):
+    """A file that cannot be read as a story; the message says which and why."""
+
+
+# --- cleaning -----------------------------------------------------------------------------
+
+# Strong signs of a donation / subscription appeal or other page furniture.
+_APPEAL = re.compile(
+    r"\b(donat(e|ion|ions|ing)|direct debit|pay ?pal|supporting us|support us|support our|"
+    r"subscri(be|ption)|become a (member|supporter)|per month supporters?|sign up (for|to) our|"
+    r"newsletter)\b",
+    re.IGNORECASE,
+)
+_FURNITURE_LINE = re.compile(
+    r"^(more information\b|read more\b|related( articles| stories)?:?$|share (this|on)\b|"
+    r"advertisement$|follow us\b|click here\b|image (source|caption)|copyright\b|©)",
+    re.IGNORECASE,
+)
+_SECTION_LABELS = {
+    "news", "sport", "sports", "business", "politics", "opinion", "comment", "analysis",
+    "features", "feature", "entertainment", "culture", "tech", "technology", "world", "uk",
+    "local news", "breaking news", "exclusive", "live", "health", "education", "crime",
+}
+_BYLINE_TAIL = re.compile(
+    r"(?:,|\s[-–—])\s*(?:reports?|writes?|by)\s+(?P<byline>[A-Z][\w’'.-]+(?:\s+[A-Z][\w’'.-]+)+"
+    r"(?:,\s*[^.]{2,80})?)\s*$"
+)
+_BYLINE_LINE = re.compile(r"^(?:by|words by|reporting by)\s+(?P<byline>[A-Z].{2,100})$", re.IGNORECASE)
+
+
+def _is_heading(block: str) -> bool:
+    """A short line with no sentence punctuation: a label or a box heading, not prose."""
+    return len(block.split()) <= 8 and not re.search(r"[.!?:;”\"]$", block)
+
+
+@dataclass
+class CleanStory:
+    """The result of cleaning a list of raw blocks."""
+
+    headline: str
+    paragraphs: list[str]
+    byline: str = ""
+    standfirst: str = ""
+    dropped: list[str] = field(default_factory=list)
+
+
+def clean_blocks(blocks: list[str], headline: str | None = None) -> CleanStory:
+    """Split raw text blocks into headline, standfirst/byline, body paragraphs and dropped furniture.
+
+    ``headline`` is given when the format carries it separately (HTML metadata, a Markdown
+    heading); otherwise it is the first block that is not a section label.
+    """
+    blocks = [normalise_whitespace(b) for b in blocks]
+    blocks = [b for b in blocks if b]
+    dropped: list[str] = []
+
+    if headline is None:
+        while len(blocks) > 1 and blocks[0].lower().rstrip(":") in _SECTION_LABELS:
+            dropped.append(blocks.pop(0))
+        if not blocks:
+            raise IngestError("no headline: the file has no text")
+        headline = blocks.pop(0)
+
+    blocks = _drop_appeal(blocks, dropped)
+
+    byline = ""
+    standfirst = ""
+    body: list[str] = []
+    for i, block in enumerate(blocks):
+        if _FURNITURE_LINE.search(block):
+            dropped.append(block)
+            continue
+        if i <= 1 and not byline:
+            if m := _BYLINE_LINE.match(block):
+                byline = m.group("byline").strip()
+                continue
+            if m := _BYLINE_TAIL.search(block):
+                # "..., reports Kumail Jaffer, Local Democracy Reporter": a standfirst with the
+                # byline on its tail. It restates the story, so it is kept but not numbered.
+                byline = m.group("byline").strip()
+                standfirst = block
+                continue
+        body.append(block)
+    if not body:
+        raise IngestError("no story text found after cleaning")
+    return CleanStory(headline, body, byline, standfirst, dropped)
+
+
+def _drop_appeal(blocks: list[str], dropped: list[str]) -> list[str]:
+    """Cut a trailing appeal box: from its heading (or first appeal line) to the end.
+
+    An appeal starts in the second half of the page with a block full of appeal words; a short
+    heading just above it ("No news is bad news") belongs to the box too.
+    """
+    half = len(blocks) // 2
+    first = next(
+        (i for i in range(max(half, 1), len(blocks)) if _APPEAL.search(blocks[i])),
+        None,
+    )
+    if first is None:
+        return blocks
+    start = first
+    for j in range(first - 1, max(first - 5, 0), -1):
+        if _is_heading(blocks[j]):
+            start = j
+            break
+    dropped.extend(blocks[start:])
+    return blocks[:start]
+
+
+# --- formats ------------------------------------------------------------------------------
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({exc.strerror})") from exc
+    if size == 0:
+        raise IngestError(f"{path}: the file is empty")
+    if size > max_bytes:
+        raise IngestError(
+            f"{path}: {size / 1e6:.1f} MB is too large for one story (limit {max_bytes / 1e6:.0f} MB)"
+        )
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise IngestError(f"{path}: looks like a binary file, not a story")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"{path}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8"
+        ) from exc
+    if not text.strip():
+        raise IngestError(f"{path}: the file has no text")
+    return text
+
+
+def _split_blocks(text: str) -> list[str]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return [b.replace("\n", " ") for b in re.split(r"\n\s*\n", text) if b.strip()]
+
+
+def _parse_txt(text: str) -> tuple[CleanStory, str, str]:
+    return clean_blocks(_split_blocks(text)), "", ""
+
+
+def _parse_markdown(text: str) -> tuple[CleanStory, str, str]:
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text)
+    headline: str | None = None
+    blocks: list[str] = []
+    for i, tok in enumerate(tokens):
+        if tok.type != "inline":
+            continue
+        opener = tokens[i - 1]
+        plain = "".join(
+            " " if c.type in ("softbreak", "hardbreak") else c.content
+            for c in (tok.children or [])
+            if c.type in ("text", "code_inline", "softbreak", "hardbreak")
+        )
+        if opener.type == "heading_open":
+            if headline is None and opener.tag in ("h1", "h2"):
+                headline = normalise_whitespace(plain)
+            else:
+                blocks.append(plain)  # a subheading: cleaning treats it like any other block
+        elif opener.type == "paragraph_open":
+            blocks.append(plain)
+    return clean_blocks(blocks, headline=headline), "", ""
+
+
+def _parse_html(text: str) -> tuple[CleanStory, str, str]:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False,
+                                      include_tables=False)
+    if doc is None or doc.body is None:
+        raise IngestError("no article text found in the HTML")
+    blocks = ["".join(el.itertext()) for el in doc.body.iter("p", "quote", "item", "head")]
+    clean = clean_blocks(blocks, headline=normalise_whitespace(doc.title or "") or None)
+    if doc.author and not clean.byline:
+        clean.byline = normalise_whitespace(doc.author)
+    return clean, doc.date or "", doc.url or ""
+
+
+_PARSERS = {
+    ".txt": _parse_txt,
+    ".md": _parse_markdown,
+    ".markdown": _parse_markdown,
+    ".html": _parse_html,
+    ".htm": _parse_html,
+}
+
+
+def load_story(
+    path: Path, story_id: str | None = None, url: str = "", max_bytes: int = MAX_STORY_BYTES
+) -> Story:
+    """Read, parse and clean one article file. Raises :class:`IngestError` with a clear reason."""
+    path = Path(path)
+    parser = _PARSERS.get(path.suffix.lower())
+    if parser is None:
+        raise IngestError(f"{path}: unsupported file type (use {', '.join(SUFFIXES)})")
+    text = _read_text(path, max_bytes)
+    try:
+        clean, date, page_url = parser(text)
+    except IngestError as exc:
+        raise IngestError(f"{path}: {exc}") from None
+    sid = story_id or path.stem
+    if not re.fullmatch(r"[\w.-]{1,128}", sid):
+        raise IngestError(f"{path}: story id {sid!r} must be letters, digits, '.', '_' or '-'")
+    paragraphs = tuple(Paragraph(sid, n, t) for n, t in enumerate(clean.paragraphs, start=1))
+    digest = hashlib.sha256(
+        "\x1f".join([clean.headline, clean.byline, url or page_url, *clean.paragraphs]).encode()
+    ).hexdigest()
+    return Story(
+        id=sid,
+        headline=clean.headline,
+        paragraphs=paragraphs,
+        byline=clean.byline,
+        standfirst=clean.standfirst,
+        url=url or page_url,
+        date=date,
+        source=str(path),
+        dropped=tuple(clean.dropped),
+        content_hash=digest,
+    )
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Expand directories (recursively) into story files; files named directly are kept as given."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise IngestError(f"{p}: no such file or directory")
+    if not found:
+        raise IngestError(f"no story files ({', '.join(SUFFIXES)}) in {', '.join(map(str, paths))}")
+    return found

@@ -1,0 +1,343 @@
+"""Hybrid search over the index: dense (FAISS, MiniLM) + lexical (BM25), speaker-aware, with answerability.
+
+Lexical scoring uses bm25s (sparse-matrix BM25, fast and maintained) with PyStemmer's English
+Snowball stemmer, so names and numbers that the embedding blurs ("Alleyne-Lawler", "371") still
+decide the ranking. The two signals are fused per paragraph; the excerpt is the best sentence of
+the paragraph under the same two signals.
+
+Questions about people go through the story's quotes: "What did X say (about Y)?" ranks X's own
+words; "Who said/called ...?" favours quoted sentences and names their speaker.
+
+Answerability: the top paragraph must be close enough in meaning, share enough of the question's
+content words, and every person the question names must be in the story. Otherwise the answer is
+``found: False`` with a message a reporter can read.
+
+>>> searcher = Searcher(Store.open(path), Embedder.load())
+>>> result = searcher.search("What did Matt Cox tell the Assembly?", story="met-police-safer-schools-officers")
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from index.embed import Embedder
+from index.models import Hit, Quote, SearchResult, Story
+try:  # TEMP until index/quotes.py lands
+    from index.quotes import match_speaker
+except ImportError:  # pragma: no cover
+    def match_speaker(name, quotes):
+        return None
+from index.store import Snapshot, Store
+from index.text import words
+
+MAX_QUESTION_CHARS = 1000
+_TOKEN_PATTERN = r"(?u)\b\w+\b"
+_STEMMER = Stemmer.Stemmer("english")
+
+# Question scaffolding: words that say what kind of answer is wanted, not what it is about.
+_QUESTION_WORDS = {
+    "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do",
+    "is", "are", "was", "were", "has", "have", "had", "say", "said", "says", "tell", "told",
+    "story", "article", "many", "much", "the", "a", "an", "of", "to", "in", "on", "for", "about",
+    "and", "or", "by", "with", "at", "from", "that", "this", "it", "its", "be", "been", "their",
+    "they", "he", "she", "his", "her", "them", "as", "s", "there", "any", "according", "would",
+    "could", "should", "will", "can", "not", "no", "than", "into", "over", "after", "before",
+}
+_SAY_VERBS = (
+    r"say|said|tell|told|call|called|think|claim|claimed|warn|warned|describe|described|add|"
+    r"argue|admit|mean|reveal|suggest|insist|accuse|comment|announce|promise|predict|believe|feel"
+)
+_WHAT_DID_X_SAY = re.compile(
+    rf"^\s*(?:what|how)\s+(?:did|does|do|has|had|have|is|was)\s+(?P<name>.+?)\s+(?:{_SAY_VERBS})\b(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_WHO_SAID = re.compile(
+    rf"^\s*who\s+(?:(?:has|had|have|did)\s+)?(?:{_SAY_VERBS}|slammed|criticised|praised|dismissed|"
+    r"blamed|questioned|vouched|compared|labelled|branded)\b",
+    re.IGNORECASE,
+)
+# A capitalised run of words inside the question: a candidate proper name.
+_NAME_RUN = re.compile(r"\b([A-Z][\w’'-]+(?:\s+(?:[A-Z][\w’'-]+|de|van|von|der|al))*)")
+_NOT_NAMES = {
+    "What", "Who", "Which", "When", "Where", "Why", "How", "Did", "Does", "Is", "Was", "The", "A",
+    "I", "Mr", "Mrs", "Ms", "Dr", "Sir", "In", "On", "Of",
+}
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given (empty, too long, unknown story)."""
+
+
+def validate_question(question: str) -> str:
+    """Strip and check a question; raise :class:`QuestionError` with a clear message."""
+    q = (question or "").strip()
+    if not q:
+        raise QuestionError("The question is empty: ask something about the story.")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"The question is {len(q):,} characters long; please keep it under "
+            f"{MAX_QUESTION_CHARS:,}."
+        )
+    return q
+
+
+def _tokens(text: str) -> list[str]:
+    return bm25s.tokenize(
+        [text], token_pattern=_TOKEN_PATTERN, stopwords="en", stemmer=_STEMMER,
+        return_ids=False, show_progress=False,
+    )[0]
+
+
+@dataclass
+class _State:
+    """Search structures derived from one snapshot (rebuilt when the generation changes)."""
+
+    snap: Snapshot
+    para_keys: list[tuple[str, int]]  # paragraph row -> (story, number)
+    para_story: dict[str, tuple[int, int]]  # story -> [first, last) paragraph rows
+    unit_para: np.ndarray  # unit row -> paragraph row
+    para_units: list[tuple[int, int]]  # paragraph row -> [first, last) unit rows
+    bm25: bm25s.BM25 | None
+    story_words: dict[str, set[str]]  # lower-cased words of each story (names check)
+    id_to_row: dict[int, int]
+
+
+def _build_state(snap: Snapshot) -> _State:
+    para_keys: list[tuple[str, int]] = []
+    para_story: dict[str, tuple[int, int]] = {}
+    docs: list[str] = []
+    story_words: dict[str, set[str]] = {}
+    speakers_in: dict[tuple[str, int], set[str]] = {}
+    for u in snap.units:
+        if u.speaker:
+            speakers_in.setdefault((u.story, u.paragraph), set()).add(u.speaker)
+    for sid, story in snap.stories.items():
+        first = len(para_keys)
+        for p in story.paragraphs:
+            para_keys.append((sid, p.number))
+            # Who speaks in a paragraph is part of what it is about ("What did Cox say?").
+            docs.append(" ".join([p.text, *sorted(speakers_in.get((sid, p.number), ()))]))
+        para_story[sid] = (first, len(para_keys))
+        story_words[sid] = set(words(" ".join([story.headline, story.byline, *(p.text for p in story.paragraphs)])))
+    row_of = {k: i for i, k in enumerate(para_keys)}
+    unit_para = np.fromiter((row_of.get((u.story, u.paragraph), -1) for u in snap.units),
+                            dtype=np.int64, count=len(snap.units))
+    para_units = [(0, 0)] * len(para_keys)
+    i = 0
+    while i < len(unit_para):
+        j = i
+        while j < len(unit_para) and unit_para[j] == unit_para[i]:
+            j += 1
+        if unit_para[i] >= 0:
+            para_units[unit_para[i]] = (i, j)
+        i = j
+    bm25 = None
+    if docs:
+        corpus = bm25s.tokenize(docs, token_pattern=_TOKEN_PATTERN, stopwords="en",
+                                stemmer=_STEMMER, show_progress=False)
+        bm25 = bm25s.BM25()
+        bm25.index(corpus, show_progress=False)
+    id_to_row = {int(x): i for i, x in enumerate(snap.unit_ids)}
+    return _State(snap, para_keys, para_story, unit_para, para_units, bm25, story_words, id_to_row)
+
+
+class Searcher:
+    """Answers questions from a :class:`Store`. Thread-safe; reloads when the index changes."""
+
+    # Fusion and answerability parameters, tuned on the dev set (see ``storydesk eval``).
+    LEXICAL_WEIGHT = 0.35
+    ARCHIVE_CANDIDATES = 256
+    MIN_DENSE = 0.30
+    MIN_COVERAGE = 0.25
+
+    def __init__(self, store: Store, embedder: Embedder):
+        self.store = store
+        self.embedder = embedder
+        self._state: _State | None = None
+        self._lock = threading.Lock()
+
+    # --- snapshot management ---------------------------------------------------------------
+
+    def state(self) -> _State:
+        """The current search state, reloaded if another process committed a new generation."""
+        generation = self.store.generation()
+        state = self._state
+        if state is None or state.snap.generation != generation:
+            with self._lock:
+                state = self._state
+                if state is None or state.snap.generation != generation:
+                    state = _build_state(self.store.snapshot())
+                    self._state = state
+        return state
+
+    def stories(self) -> dict[str, Story]:
+        return self.state().snap.stories
+
+    def quotes(self, story: str | None = None) -> list[Quote]:
+        """Quotes of one story, or of all stories, in story order."""
+        snap = self.state().snap
+        if story is not None:
+            return list(snap.quotes.get(story, ()))
+        return [q for sid in snap.stories for q in snap.quotes.get(sid, ())]
+
+    # --- search ---------------------------------------------------------------------------
+
+    def search(self, question: str, story: str | None = None, k: int = 3) -> SearchResult:
+        """Rank paragraphs for ``question`` (in ``story``, or across all) and decide if they answer it."""
+        q = validate_question(question)
+        state = self.state()
+        if story is not None and story not in state.snap.stories:
+            raise QuestionError(f"No story with id {story!r} in the index.")
+        if not state.snap.stories:
+            return SearchResult(q, story, False, "The index has no stories yet.", ())
+
+        q_tokens = _tokens(q)
+        q_vec = self.embedder.encode([q])[0]
+        rows = self._candidate_paragraphs(state, q_vec, q_tokens, story)
+        dense = self._dense(state, rows, q_vec)
+        lexical = self._lexical(state, rows, q_tokens)
+        scores = dense + self.LEXICAL_WEIGHT * lexical
+
+        routed = self._route_people(state, q, rows, story)
+        if isinstance(routed, SearchResult):
+            return routed
+        speaker_filter, wants_quote = routed
+        if speaker_filter is not None:
+            scores = scores + 1.0 * speaker_filter
+        order = np.argsort(-scores)
+        hits: list[Hit] = []
+        for idx in order[: max(k, 1)]:
+            hits.append(self._hit(state, rows[idx], q_vec, q_tokens, float(scores[idx]),
+                                  prefer_quote=wants_quote))
+        found, message = self._answerable(state, q, q_tokens, story, hits, float(dense[order[0]]),
+                                          speaker_filter is not None)
+        return SearchResult(q, story, found, message, tuple(hits))
+
+    def _candidate_paragraphs(self, state: _State, q_vec, q_tokens, story) -> np.ndarray:
+        if story is not None:
+            a, b = state.para_story[story]
+            return np.arange(a, b)
+        # Archive-wide: the union of the dense and lexical shortlists.
+        n = min(self.ARCHIVE_CANDIDATES, state.snap.faiss_index.ntotal)
+        _, ids = state.snap.faiss_index.search(q_vec[None, :], n)
+        rows = {int(state.unit_para[state.id_to_row[int(i)]]) for i in ids[0] if i >= 0}
+        if state.bm25 is not None and q_tokens:
+            scores = state.bm25.get_scores(q_tokens)
+            top = np.argpartition(-scores, min(64, len(scores) - 1))[:64]
+            rows.update(int(t) for t in top if scores[t] > 0)
+        rows.discard(-1)
+        return np.array(sorted(rows), dtype=np.int64)
+
+    def _dense(self, state: _State, rows: np.ndarray, q_vec) -> np.ndarray:
+        out = np.zeros(len(rows), dtype=np.float32)
+        vecs = state.snap.vectors
+        for i, r in enumerate(rows):
+            a, b = state.para_units[r]
+            if b > a:
+                out[i] = float(np.max(vecs[a:b] @ q_vec))
+        return out
+
+    def _lexical(self, state: _State, rows: np.ndarray, q_tokens: list[str]) -> np.ndarray:
+        if state.bm25 is None or not q_tokens:
+            return np.zeros(len(rows), dtype=np.float32)
+        scores = state.bm25.get_scores(q_tokens)[rows]
+        top = float(scores.max()) if len(scores) else 0.0
+        return (scores / top).astype(np.float32) if top > 0 else np.zeros(len(rows), np.float32)
+
+    # --- people ---------------------------------------------------------------------------
+
+    def _route_people(self, state: _State, q: str, rows: np.ndarray, story: str | None):
+        """Speaker routing: (per-row speaker boost or None, whether quoted sentences are wanted).
+
+        Returns a not-found SearchResult when the question asks what a person said and nobody
+        of that name is quoted in the story.
+        """
+        m = _WHAT_DID_X_SAY.match(q)
+        wants_quote = bool(_WHO_SAID.match(q)) or bool(m)
+        if not m:
+            return None, wants_quote
+        name = m.group("name").strip()
+        quotes = self.quotes(story)
+        speaker = match_speaker(name, quotes)
+        if speaker is None:
+            if _proper_names(name) and story is not None:
+                quoted = sorted({q_.speaker for q_ in quotes})
+                who = ", ".join(quoted) if quoted else "nobody"
+                return SearchResult(
+                    q, story, False,
+                    f"No one named {name} is quoted in this story. Quoted: {who}.", ())
+            return None, wants_quote
+        boost = np.zeros(len(rows), dtype=np.float32)
+        for i, r in enumerate(rows):
+            a, b = state.para_units[r]
+            if any(state.snap.units[u].speaker == speaker for u in range(a, b)):
+                boost[i] = 1.0
+        return boost, True
+
+    # --- hits and excerpts ----------------------------------------------------------------
+
+    def _hit(self, state: _State, row: int, q_vec, q_tokens, score: float, prefer_quote: bool) -> Hit:
+        sid, number = state.para_keys[row]
+        story = state.snap.stories[sid]
+        text = story.paragraph(number).text
+        a, b = state.para_units[row]
+        units = state.snap.units
+        best, best_score = None, -1e9
+        q_set = set(q_tokens)
+        for u in range(a, b):
+            unit = units[u]
+            if unit.start == 0 and unit.end == len(text) and b - a > 1:
+                continue  # the whole-paragraph unit: excerpts are sentences
+            sent = text[unit.start : unit.end]
+            overlap = len(q_set & set(_tokens(sent))) / max(len(q_set), 1)
+            s = float(state.snap.vectors[u] @ q_vec) + 0.3 * overlap
+            if prefer_quote and unit.speaker:
+                s += 0.05
+            if s > best_score:
+                best, best_score = unit, s
+        excerpt = text[best.start : best.end] if best else text
+        speaker = best.speaker if best else ""
+        role = ""
+        if speaker:
+            role = next((q.role for q in state.snap.quotes.get(sid, ()) if q.speaker == speaker and q.role), "")
+        return Hit(sid, story.headline, number, text, excerpt, score, speaker, role, story.url)
+
+    # --- answerability --------------------------------------------------------------------
+
+    def _answerable(self, state: _State, q: str, q_tokens, story, hits, top_dense: float,
+                    speaker_routed: bool) -> tuple[bool, str]:
+        if not hits:
+            return False, "The story doesn't say."
+        scope_words = (state.story_words.get(story, set()) if story is not None
+                       else set().union(*state.story_words.values()))
+        missing = [n for n in _proper_names(q) if not set(words(n)) & scope_words]
+        if missing:
+            return False, f"The story doesn't mention {', '.join(missing)}."
+        if speaker_routed:
+            return True, ""
+        content = [t for t in q_tokens if t not in _QUESTION_WORDS]
+        top_tokens = set(_tokens(hits[0].text))
+        coverage = (sum(t in top_tokens for t in content) / len(content)) if content else 1.0
+        if top_dense < self.MIN_DENSE or (coverage < self.MIN_COVERAGE and top_dense < 0.5):
+            return False, "The story doesn't say. The closest passages are below, but they do not answer it."
+        return True, ""
+
+
+def _proper_names(text: str) -> list[str]:
+    """Capitalised word runs that look like names of people (not the first word's capital)."""
+    names = []
+    for m in _NAME_RUN.finditer(text):
+        run = [w for w in m.group(1).split() if w not in _NOT_NAMES]
+        if m.start() == 0 and run and m.group(1).split()[0] in _NOT_NAMES:
+            pass
+        elif m.start() == 0:
+            run = run[1:]  # the question's first word is capitalised anyway
+        if len(run) >= 2:
+            names.append(" ".join(run))
+    return names

@@ -1,0 +1,96 @@
+"""Text primitives shared by ingest, quotes and search: whitespace, sentences, tokens, folding.
+
+Sentences come from pysbd (rule-based sentence boundary detection, Golden Rules tested, no model to
+download) with character spans, so an excerpt is always a verbatim slice of the paragraph. It
+handles titles such as "Mr", "Det Ch Supt" and quotes that close after the full stop, which a
+regex splitter gets wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_QUOTE_FOLD = str.maketrans({c: " " for c in "\"'“”‘’‚„«»‹›`´"})
+_PUNCT = re.compile(r"[^\w\s%£$€]")
+_WORD = re.compile(r"[\w£$€%]+(?:['’][\w]+)?")
+
+
+def normalise_whitespace(text: str) -> str:
+    """Turn non-breaking and other odd spaces into plain ones, collapse runs, strip the ends.
+
+    The story's own characters (curly quotes, dashes, accents) are kept: excerpts stay verbatim.
+    """
+    return _SPACES.sub(" ", text).strip()
+
+
+def fold(text: str) -> str:
+    """Comparison form: NFKC, lower case, quote marks, dashes and punctuation as spaces."""
+    text = unicodedata.normalize("NFKC", text).lower().translate(_QUOTE_FOLD)
+    text = _PUNCT.sub(" ", text)
+    return " ".join(text.split())
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (apostrophes inside words kept, possessive 's dropped)."""
+    out = []
+    for w in _WORD.findall(unicodedata.normalize("NFKC", text).lower()):
+        w = w.replace("’", "'")
+        if w.endswith("'s"):
+            w = w[:-2]
+        out.append(w)
+    return out
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence as a verbatim slice ``text[start:end]`` of its paragraph."""
+
+    start: int
+    end: int
+    text: str
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+_OPENERS = "“‘\"'"
+
+
+def sentences(paragraph: str) -> list[Span]:
+    """Split a paragraph into sentences with character offsets (trailing spaces trimmed).
+
+    A lone opening quote mark that pysbd leaves at the end of a sentence is moved to the next
+    one, so a quoted sentence starts with its mark.
+    """
+    spans: list[Span] = []
+    if not paragraph.strip():
+        return spans
+    for piece in _segmenter().segment(paragraph):
+        start, end = piece.start, piece.end
+        while start < end and paragraph[start].isspace():
+            start += 1
+        while end > start and paragraph[end - 1].isspace():
+            end -= 1
+        if start < end:
+            spans.append(Span(start, end, paragraph[start:end]))
+    return _rejoin_marks(paragraph, spans)
+
+
+def _rejoin_marks(paragraph: str, spans: list[Span]) -> list[Span]:
+    """Merge fragments too small to stand alone (a stray mark, an initial) into a neighbour."""
+    out: list[Span] = []
+    for span in spans:
+        if out and (len(span.text) <= 3 or not any(ch.isalnum() for ch in span.text)):
+            prev = out.pop()
+            out.append(Span(prev.start, span.end, paragraph[prev.start : span.end]))
+        else:
+            out.append(span)
+    return out

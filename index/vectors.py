@@ -1,0 +1,61 @@
+"""FAISS vector index: the automatic choice of index type by size, build, save and load.
+
+Vectors are L2-normalised, so inner product is cosine. Ids are the store's unit ids
+(``IndexIDMap2``), so a search result maps straight back to a paragraph.
+
+Choice by size (see ``bench/`` part ``scale`` for the measurements behind it): exact
+``IndexFlatIP`` while a brute-force scan stays well inside the latency budget, HNSW above that.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+# Up to this many vectors an exact scan is fast enough (see bench scale) and needs no training.
+FLAT_MAX = 200_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 64
+
+
+def describe(index: faiss.Index) -> str:
+    """A short name for the index type, for ``storydesk stories`` and benchmarks."""
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+    return type(inner).__name__
+
+
+def build(vectors: np.ndarray, ids: np.ndarray, flat_max: int = FLAT_MAX) -> faiss.Index:
+    """Build the index type suited to ``len(vectors)`` and add the vectors under ``ids``."""
+    n, dim = vectors.shape if vectors.size else (0, vectors.shape[1] if vectors.ndim == 2 else 384)
+    if n <= flat_max:
+        inner: faiss.Index = faiss.IndexFlatIP(dim)
+    else:
+        inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+    index = faiss.IndexIDMap2(inner)
+    if n:
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+    return index
+
+
+def save(index: faiss.Index, path: Path) -> None:
+    """Write ``index`` to ``path`` atomically: a temporary file, fsync, then rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    faiss.write_index(index, str(tmp))
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> faiss.Index:
+    """Read an index written by :func:`save`."""
+    index = faiss.read_index(str(path))
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+    if isinstance(inner, faiss.IndexHNSW):
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
