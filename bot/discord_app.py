@@ -240,10 +240,6 @@ class Commands:
     def do_help(self, it: Interaction) -> render.Message:
         return render.render_help()
 
-
-def _error(text: str, *, ref: str | None = None) -> Reply:
-    return Reply(render.render_error(text, ref=ref), error=True)
-
     def autocomplete(self, it: Interaction) -> list[dict[str, str]]:
         """Story choices matching what the user has typed so far (Discord shows up to 25)."""
         if it.focused != "story":
@@ -255,6 +251,10 @@ def _error(text: str, *, ref: str | None = None) -> Reply:
             if typed in s.id.lower() or typed in s.headline.lower()
         ]
         return [c for c in choices if len(c["value"]) <= 100][:25]
+
+
+def _error(text: str, *, ref: str | None = None) -> Reply:
+    return Reply(render.render_error(text, ref=ref), error=True)
 
 
 # --- the endpoint -------------------------------------------------------------------------------
@@ -283,7 +283,8 @@ class DiscordEndpoint:
         self.reply_within = reply_within
         self.clock = clock
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
+        """Verify, then answer one interaction."""
         body = await request.body()
         # Verification comes before anything else looks at the body, as Discord requires.
         if not verify_request(self.key, request.headers, body, now=self.clock()):
@@ -373,7 +374,7 @@ def discord_routes(desk: Any, settings: Settings, bindings: Bindings, **options:
     Raises ``ValueError`` at start-up when the public key is missing or malformed.
     """
     endpoint = DiscordEndpoint(desk, settings, bindings, **options)
-    return [Route("/discord/interactions", endpoint, methods=["POST"], name="discord_interactions")]
+    return [Route("/discord/interactions", endpoint.handle, methods=["POST"], name="discord_interactions")]
 
 
 # --- command registration -----------------------------------------------------------------------

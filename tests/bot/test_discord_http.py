@@ -1,0 +1,440 @@
+"""End to end, loopback only: signed interactions into the real HTTP server, a stand-in for
+Discord's API recording what storydesk sends back.
+
+Interactions are signed exactly as Discord signs them (Ed25519 over timestamp + raw body) with a
+key pair generated here. The server runs the real Desk (real model, bundled story) behind two
+mounts: ``/`` answers within a generous window, so a ready answer comes back directly and the
+test can assert on it without depending on timing; ``/hasty`` defers every command, so the
+webhook edit path is exercised deterministically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+from nacl.signing import SigningKey
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from bot import render_discord as rd
+from bot.answer import Answer
+from bot.bindings import Bindings
+from bot.discord_app import STORY_COMMAND, discord_routes, register_commands
+from bot.settings import Settings
+from index.models import Hit
+from discord_api_stub import DiscordAPIStub, serve_asgi  # tests/bot is on sys.path under pytest
+
+APP_ID = "1200000000000000001"
+STORY = "met-police-safer-schools-officers"
+COX_WORDS = "This is about embedding the 371 school officers"
+ENDPOINT = "/discord/interactions"
+HASTY = "/hasty" + ENDPOINT
+
+
+class SwitchDesk:
+    """The real desk, with ``ask`` replaceable per test (slow, failing, huge answers) and the
+    story each question was asked against recorded."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.ask_override: Callable[..., Answer] | None = None
+        self.asked: list[tuple[str, str | None]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def ask(self, question: str, story: str | None = None, k: int = 3) -> Answer:
+        self.asked.append((question, story))
+        return (self.ask_override or self.real.ask)(question, story=story, k=k)
+
+
+@dataclass
+class Env:
+    url: str
+    api: DiscordAPIStub
+    key: SigningKey
+    desk: SwitchDesk
+    bindings: Bindings
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def env(desk: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    key = SigningKey.generate()
+    folder = tmp_path_factory.mktemp("discord")
+    with DiscordAPIStub() as api:
+        settings = Settings(
+            index_dir=folder,
+            discord_application_id=APP_ID,
+            discord_public_key=key.verify_key.encode().hex(),
+            discord_bot_token="test-bot-token",
+            discord_api_url=api.base_url,
+        )
+        switch, bindings = SwitchDesk(desk), Bindings.in_folder(folder)
+        app = Starlette(routes=[
+            Mount("/hasty", routes=discord_routes(switch, settings, bindings, reply_within=0)),
+            *discord_routes(switch, settings, bindings, reply_within=120),
+        ])
+        with serve_asgi(app) as url:
+            yield Env(url, api, key, switch, bindings, settings)
+
+
+@pytest.fixture(autouse=True)
+def _reset(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "env" in request.fixturenames:
+        env = request.getfixturevalue("env")
+        env.desk.ask_override = None
+        env.api.fail_edits.clear()
+
+
+# --- Discord's side ------------------------------------------------------------------------------
+
+
+def command(sub: str, channel: str = "2200000000000000001", permissions: str = "2147483647", **options: Any) -> dict:
+    """An APPLICATION_COMMAND interaction for ``/story <sub>`` as Discord sends it from a server."""
+    return {
+        "type": 2,
+        "id": str(uuid.uuid4().int >> 64),
+        "application_id": APP_ID,
+        "token": "tok-" + uuid.uuid4().hex,
+        "version": 1,
+        "guild_id": "3300000000000000001",
+        "channel_id": channel,
+        "channel": {"id": channel, "type": 0},
+        "member": {"user": {"id": "4400000000000000001", "username": "reporter"}, "permissions": permissions, "roles": []},
+        "locale": "en-GB",
+        "data": {
+            "id": "5500000000000000001", "name": "story", "type": 1,
+            "options": [{
+                "name": sub, "type": 1,
+                "options": [
+                    {"name": k, "type": 5 if isinstance(v, bool) else 3, "value": v} for k, v in options.items()
+                ],
+            }],
+        },
+    }
+
+
+def send(env: Env, payload: Any, *, path: str = ENDPOINT, timestamp: str | None = None,
+         key: SigningKey | None = None, signature: str | None = None) -> httpx.Response:
+    """POST ``payload`` signed like Discord: Ed25519 over ``timestamp + raw body``."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    if signature is None:
+        signature = (key or env.key).sign(timestamp.encode() + body).signature.hex()
+    headers = {"Content-Type": "application/json", "X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp}
+    return httpx.post(env.url + path, content=body, headers=headers, timeout=120)
+
+
+def reply_of(resp: httpx.Response) -> dict:
+    """The message of a direct (type 4) reply, checked against Discord's limits."""
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["type"] == 4, body
+    assert rd.validate(body["data"]) == []
+    return body["data"]
+
+
+def edited(env: Env, payload: dict, resp: httpx.Response, *, ephemeral: bool = True) -> dict:
+    """The message a deferred reply was edited to (checked by the stub against the limits)."""
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"type": 5, "data": {"flags": 64} if ephemeral else {}}
+    token = payload["token"]
+    [edit] = env.api.wait_for(lambda r: r.is_edit and f"/{token}/" in r.path)
+    assert edit.path == f"/api/v10/webhooks/{APP_ID}/{token}/messages/@original"
+    assert edit.problems == []
+    return edit.body
+
+
+def text_of(message: dict) -> str:
+    return json.dumps(message, ensure_ascii=False)
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+def test_ping_gets_pong(env: Env):
+    resp = send(env, {"type": 1, "id": "1", "application_id": APP_ID, "token": "t", "version": 1})
+    assert resp.status_code == 200 and resp.json() == {"type": 1}
+
+
+@pytest.mark.parametrize("forgery", ["other key", "tampered body", "no headers", "not hex", "stale", "future"])
+def test_bad_signature_or_timestamp_is_401_and_posts_nothing(env: Env, forgery: str):
+    payload = command("ask", question="What did Matt Cox tell the Assembly?")
+    body = json.dumps(payload).encode()
+    now = int(time.time())
+    if forgery == "other key":
+        resp = send(env, body, path=HASTY, key=SigningKey.generate())
+    elif forgery == "tampered body":
+        ts = str(now)
+        sig = env.key.sign(ts.encode() + body).signature.hex()
+        resp = send(env, body.replace(b"Matt Cox", b"Matt Fox"), path=HASTY, timestamp=ts, signature=sig)
+    elif forgery == "no headers":
+        resp = httpx.post(env.url + HASTY, content=body, headers={"Content-Type": "application/json"})
+    elif forgery == "not hex":
+        resp = send(env, body, path=HASTY, signature="zz" * 64)
+    elif forgery == "stale":  # correctly signed, but replayed more than 5 minutes later
+        resp = send(env, body, path=HASTY, timestamp=str(now - 301))
+    else:
+        resp = send(env, body, path=HASTY, timestamp=str(now + 301))
+    assert resp.status_code == 401
+    # Barrier: a valid interaction sent afterwards is edited; by then a forged one would have been.
+    sentinel = command("help")
+    edited(env, sentinel, send(env, sentinel, path=HASTY))
+    assert env.api.edits(payload["token"]) == []
+    assert not any(payload["token"] in r.path for r in env.api.requests)
+
+
+def test_signed_garbage_is_400(env: Env):
+    assert send(env, b"{not json").status_code == 400
+    assert send(env, {"type": 99}).status_code == 400
+
+
+# --- /story ask ----------------------------------------------------------------------------------
+
+
+def test_ask_answers_with_the_verbatim_excerpt_and_speaker(env: Env):
+    message = reply_of(send(env, command("ask", question="What did Matt Cox tell the Assembly?")))
+    assert message["flags"] == 64  # ephemeral by default
+    assert message["allowed_mentions"] == {"parse": []}
+    first = message["embeds"][0]
+    assert COX_WORDS in first["description"]
+    assert first["footer"]["text"].startswith("¶")
+    assert "Met Police" in first["footer"]["text"]
+    hit = env.desk.real.ask("What did Matt Cox tell the Assembly?").hits[0]
+    if hit.speaker:  # speakers arrive with quote extraction
+        assert "Cox" in first["title"]
+    assert first["footer"]["text"].startswith(f"¶{hit.paragraph} ·")
+
+
+def test_ask_catastrophic(env: Env):
+    message = reply_of(send(env, command("ask", question="Who called the decision catastrophic?")))
+    first = message["embeds"][0]
+    assert "catastrophic" in first["description"]
+    hit = env.desk.real.ask("Who called the decision catastrophic?").hits[0]
+    if hit.speaker:
+        assert "Jessica West" in first["title"]
+
+
+def test_ask_public_is_not_ephemeral(env: Env):
+    message = reply_of(send(env, command("ask", question="What did Matt Cox tell the Assembly?", public=True)))
+    assert "flags" not in message
+    assert COX_WORDS in message["embeds"][0]["description"]
+
+
+def test_everyone_in_question_neither_pings_nor_breaks_rendering(env: Env):
+    question = "@everyone **What** did <@123> Matt Cox tell the Assembly? @here"
+    message = reply_of(send(env, command("ask", question=question, public=True)))
+    assert message["allowed_mentions"] == {"parse": []}
+    assert "\\@everyone" in message["content"] and "\\@here" in message["content"]
+    assert "\\<\\@123>" in message["content"] and "\\*\\*What\\*\\*" in message["content"]
+    assert COX_WORDS in message["embeds"][0]["description"]
+
+
+def test_slow_answer_is_deferred_then_the_original_is_edited(env: Env):
+    release = threading.Event()
+
+    def slow(question: str, story: str | None = None, k: int = 3) -> Answer:
+        assert release.wait(60), "test never released the slow question"
+        return env.desk.real.ask(question, story=story, k=k)
+
+    env.desk.ask_override = slow
+    payload = command("ask", question="What did Matt Cox tell the Assembly?")
+    resp = send(env, payload, path=HASTY)
+    assert resp.json() == {"type": 5, "data": {"flags": 64}}
+    assert env.api.edits(payload["token"]) == []  # nothing until the answer exists
+    release.set()
+    message = edited(env, payload, resp)
+    assert COX_WORDS in message["embeds"][0]["description"]
+    assert message["allowed_mentions"] == {"parse": []}
+    [edit] = env.api.edits(payload["token"])
+    assert "authorization" not in edit.headers  # the interaction token is the credential
+
+
+def test_deferred_public_answer_is_deferred_publicly(env: Env):
+    payload = command("ask", question="Who called the decision catastrophic?", public=True)
+    message = edited(env, payload, send(env, payload, path=HASTY), ephemeral=False)
+    assert "catastrophic" in message["embeds"][0]["description"]
+
+
+def test_too_long_question_gets_a_polite_private_error(env: Env):
+    message = reply_of(send(env, command("ask", question="why " * 300, public=True)))
+    assert message["flags"] == 64  # errors stay private even when the answer would be public
+    assert message["embeds"] == [] and "ref" not in message["content"]
+    assert message["content"]
+
+
+@pytest.mark.parametrize("path", [ENDPOINT, HASTY])
+def test_failing_search_shows_an_error_with_a_ref_that_is_logged(env: Env, path: str, caplog: pytest.LogCaptureFixture):
+    def broken(question: str, story: str | None = None, k: int = 3) -> Answer:
+        raise RuntimeError("index on fire")
+
+    env.desk.ask_override = broken
+    payload = command("ask", question="What did Matt Cox tell the Assembly?")
+    with caplog.at_level(logging.ERROR, logger="bot.discord_app"):
+        resp = send(env, payload, path=path)
+        message = reply_of(resp) if path == ENDPOINT else edited(env, payload, resp)
+    assert "went wrong" in message["content"]
+    ref = message["content"].split("ref `")[1].split("`")[0]
+    logged = [r for r in caplog.records if ref in r.getMessage()]
+    assert logged and logged[0].exc_info and "index on fire" in str(logged[0].exc_info[1])
+
+
+def test_undeliverable_edit_is_replaced_by_an_error_with_a_ref(env: Env):
+    env.api.fail_edits[:] = [500]
+    payload = command("ask", question="What did Matt Cox tell the Assembly?")
+    resp = send(env, payload, path=HASTY)
+    assert resp.json()["type"] == 5
+    first, second = env.api.wait_for(lambda r: r.is_edit and payload["token"] in r.path, count=2)
+    assert COX_WORDS in first.body["embeds"][0]["description"]
+    assert "could not be delivered" in second.body["content"] and "ref `" in second.body["content"]
+
+
+def test_rate_limited_edit_is_retried(env: Env):
+    env.api.fail_edits[:] = [429]
+    payload = command("ask", question="What did Matt Cox tell the Assembly?")
+    resp = send(env, payload, path=HASTY)
+    first, second = env.api.wait_for(lambda r: r.is_edit and payload["token"] in r.path, count=2)
+    assert first.body == second.body and COX_WORDS in second.body["embeds"][0]["description"]
+
+
+@pytest.mark.parametrize("path", [ENDPOINT, HASTY])
+def test_six_thousand_character_answer_fits_discord_limits(env: Env, path: str):
+    long = "The officers were moved into ward teams after a review of the programme. " * 100
+
+    def huge(question: str, story: str | None = None, k: int = 3) -> Answer:
+        hits = tuple(
+            Hit(STORY, "Headteacher slams Met Police decision", i, long, long, 1.0, f"Speaker {i}", "Head", "")
+            for i in range(1, 4)
+        )
+        return Answer(question, story, True, "", hits)
+
+    env.desk.ask_override = huge
+    payload = command("ask", question="Tell me everything " * 50)
+    resp = send(env, payload, path=path)
+    message = reply_of(resp) if path == ENDPOINT else edited(env, payload, resp)
+    assert sum(len(json.dumps(e)) for e in message["embeds"]) > 6000 // 2  # it really was big
+    assert sum(rd.embed_size(e) for e in message["embeds"]) <= 6000
+    assert len(message["embeds"]) == 3 and all(len(e["description"]) <= 4096 for e in message["embeds"])
+    assert len(message["content"]) <= 2000
+    assert all(e["description"].endswith("…") for e in message["embeds"])
+
+
+# --- the other subcommands -----------------------------------------------------------------------
+
+
+def test_help(env: Env):
+    message = reply_of(send(env, command("help")))
+    assert "/story ask" in message["content"]
+
+
+def test_stories_lists_the_bundled_story(env: Env):
+    message = reply_of(send(env, command("stories")))
+    assert STORY in text_of(message)
+    assert "Headteacher slams Met Police" in message["embeds"][0]["description"]
+
+
+def test_use_binds_the_channel_and_questions_follow_it(env: Env):
+    channel = "2200000000000000777"
+    message = reply_of(send(env, command("use", channel=channel, story=STORY)))
+    assert "flags" not in message  # the channel sees what it is now about
+    assert "Headteacher slams Met Police" in message["content"]
+    assert env.bindings.channel_story(f"discord:{channel}") == STORY
+
+    reply_of(send(env, command("ask", channel=channel, question="What did Matt Cox tell the Assembly?")))
+    assert env.desk.asked[-1] == ("What did Matt Cox tell the Assembly?", STORY)
+    assert "this channel" in text_of(reply_of(send(env, command("stories", channel=channel))))
+
+    message = reply_of(send(env, command("use", channel=channel, story="all")))
+    assert "all stories" in message["content"]
+    assert env.bindings.channel_story(f"discord:{channel}") is None
+
+
+def test_use_rejects_unknown_story_and_members_who_cannot_manage_the_channel(env: Env):
+    channel = "2200000000000000888"
+    message = reply_of(send(env, command("use", channel=channel, story="no-such-story")))
+    assert message["flags"] == 64
+    assert "There is no story" in message["content"]
+    message = reply_of(send(env, command("use", channel=channel, permissions="0", story=STORY)))
+    assert message["flags"] == 64 and "manage this channel" in message["content"]
+    assert env.bindings.channel_story(f"discord:{channel}") is None
+
+
+def test_ask_with_unknown_story_option_is_a_polite_error(env: Env):
+    message = reply_of(send(env, command("ask", question="Who said it?", story="nope")))
+    assert "There is no story" in message["content"] and "ref" not in message["content"]
+
+
+def test_quotes(env: Env):
+    pytest.importorskip("index.quotes")
+    message = reply_of(send(env, command("quotes", name="Matt Cox")))
+    assert COX_WORDS in text_of(message)
+    assert "Cox" in message["embeds"][0]["title"]
+    everyone = reply_of(send(env, command("quotes")))
+    assert len(everyone["embeds"]) >= 2
+
+
+def test_check(env: Env):
+    pytest.importorskip("index.quote_check")
+    verbatim = reply_of(send(env, command("check", words=COX_WORDS)))
+    assert verbatim["content"].startswith("✅")
+    absent = reply_of(send(env, command("check", words="The moon landing was staged in a television studio")))
+    assert absent["content"].startswith("❌")
+
+
+def test_autocomplete_offers_story_ids(env: Env):
+    payload = command("use", story="met")
+    payload["type"] = 4
+    payload["data"]["options"][0]["options"][0]["focused"] = True
+    resp = send(env, payload)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["type"] == 8
+    assert {"name": body["data"]["choices"][0]["name"], "value": STORY} == body["data"]["choices"][0]
+    assert all(len(c["name"]) <= 100 for c in body["data"]["choices"])
+
+
+# --- registration --------------------------------------------------------------------------------
+
+
+def test_register_sends_the_story_command(env: Env):
+    result = register_commands(env.settings)
+    [put] = env.api.wait_for(lambda r: r.method == "PUT")
+    assert put.path == f"/api/v10/applications/{APP_ID}/commands"
+    assert put.headers["authorization"] == "Bot test-bot-token"
+    assert put.body == [STORY_COMMAND]
+    assert result["name"] == "story" and result["id"]
+
+    [story] = put.body
+    subs = {o["name"]: o for o in story["options"]}
+    assert set(subs) == {"ask", "quotes", "check", "stories", "use", "help"}
+    assert all(o["type"] == 1 for o in subs.values())
+    ask = {o["name"]: o for o in subs["ask"]["options"]}
+    assert ask["question"]["type"] == 3 and ask["question"]["required"] is True
+    assert ask["public"]["type"] == 5 and not ask["public"].get("required")
+    assert subs["check"]["options"][0] == {**subs["check"]["options"][0], "name": "words", "type": 3, "required": True}
+    assert subs["use"]["options"][0]["autocomplete"] is True
+    for sub in subs.values():  # Discord rejects optional options before required ones
+        required = [bool(o.get("required")) for o in sub.get("options", [])]
+        assert required == sorted(required, reverse=True)
+        assert all(1 <= len(o["description"]) <= 100 for o in [sub, *sub.get("options", [])])
+
+
+def test_register_for_one_guild_and_refusals(env: Env):
+    register_commands(env.settings, guild_id="3300000000000000001")
+    env.api.wait_for(lambda r: r.path == f"/api/v10/applications/{APP_ID}/guilds/3300000000000000001/commands")
+    with pytest.raises(ValueError):
+        register_commands(replace(env.settings, discord_bot_token=""))
+    with pytest.raises(RuntimeError) as refused:
+        register_commands(replace(env.settings, discord_api_url=env.api.base_url + "/nowhere"))
+    assert "test-bot-token" not in str(refused.value)
