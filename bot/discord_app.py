@@ -35,8 +35,8 @@ from starlette.routing import Route
 
 from bot import render_discord as render
 from bot.bindings import Bindings
-from index.search import QuestionError
 from bot.settings import Settings
+from index.search import QuestionError
 
 log = logging.getLogger(__name__)
 
