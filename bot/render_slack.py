@@ -129,8 +129,9 @@ def _button(text: str, action_id: str, value: str, *, style: str | None = None) 
     return button
 
 
-def _message(text: str, blocks: list[Block]) -> Message:
-    return {"text": text[:TEXT_LIMIT], "blocks": blocks[:MAX_BLOCKS]}
+def _message(fallback: str, blocks: list[Block]) -> Message:
+    """``fallback`` is raw text: Slack parses the notification text too, so it is escaped here."""
+    return {"text": escape(cut(fallback, TEXT_LIMIT)), "blocks": blocks[:MAX_BLOCKS]}
 
 
 # --------------------------------------------------------------------------- button values
@@ -210,13 +211,16 @@ def render_answer(
     value = encode_request(answer.question, answer.story)
 
     if not answer.found:
+        # Say so plainly, show the nearest passages the desk's message refers to (they are not an
+        # answer), and say what the desk does cover.
         message = answer.message or "The story doesn't say."
-        blocks.append(_section(fit(message, SECTION_LIMIT)))
+        blocks.append(_section(f":mag: {fit(message, SECTION_LIMIT - 8)}"))
+        blocks.extend(render_hit(hit) for hit in answer.hits[: min(shown, 2)])
         covers = [s for s in stories if not answer.story or s.id == answer.story]
         if covers:
-            lines = "\n".join(f"• {_link(s.url, s.headline)} ({s.paragraphs} paragraphs)" for s in covers[:10])
-            blocks.append(_section(cut("*What the desk does cover:*\n" + lines, SECTION_LIMIT)))
-        blocks.append(_context("Try asking about what someone said, or `/story quotes` to see who is quoted."))
+            lines = "\n".join(f"• {_link(s.url, s.headline or s.id)}" for s in covers[:10])
+            blocks.append(_section(cut("*The desk covers:*\n" + lines, SECTION_LIMIT)))
+        blocks.append(_context("Try asking what someone said or decided, or `/story quotes` to see who is quoted."))
         if share:
             blocks.append({"type": "actions", "elements": [_button("Share in channel", SHARE_ACTION, value)]})
         return _message(f"Q: {cut(answer.question, 200)} — {cut(message, 500)}", blocks)
@@ -272,11 +276,12 @@ def render_stories(stories: Sequence[StoryInfo], *, bound: str | None = None) ->
 def render_binding(story: StoryInfo | None, story_id: str | None) -> Message:
     """The reply to ``/story use``: which story this channel now searches."""
     if story_id is None:
-        text = "This channel now searches every story."
+        text = fallback = "This channel now searches every story."
     else:
         headline = _link(story.url, story.headline) if story else escape(story_id)
         text = f"This channel now searches only *{headline}* (`{escape(story_id)}`)."
-    return _message(text, [_section(text), _context("`/story use all` searches every story again.")])
+        fallback = f"This channel now searches only {story.headline if story else story_id}."
+    return _message(fallback, [_section(text), _context("`/story use all` searches every story again.")])
 
 
 def render_quotes(result: Any, *, limit: int = 40) -> Message:
@@ -352,11 +357,17 @@ def render_help() -> Message:
 
 
 def render_notice(text: str) -> Message:
-    """A short polite reply, e.g. a question that is too long. ``text`` is ours, not a user's."""
-    return _message(text, [_section(text[:SECTION_LIMIT])])
+    """A short polite reply, e.g. a question that is too long. ``text`` is raw (escaped here)."""
+    return _message(text, [_section(fit(text, SECTION_LIMIT))])
+
+
+def render_unknown_story(story_id: str) -> Message:
+    """The reply to ``/story use`` with an id that is not on the desk."""
+    text = f"There is no story `{fit(story_id, 200)}` on the desk. `/story stories` lists them."
+    return _message(f"There is no story {story_id} on the desk.", [_section(text)])
 
 
 def render_error(ref: str) -> Message:
     """What the user sees when something failed: a short apology with the log reference."""
-    text = f"Something went wrong (ref {escape(ref)}). Please try again; if it keeps happening, tell the desk editor the ref."
-    return _message(text, [_section(f":warning: {text}")])
+    text = f"Something went wrong (ref {ref}). Please try again; if it keeps happening, tell the desk editor the ref."
+    return _message(text, [_section(f":warning: {escape(text)}")])

@@ -1,0 +1,172 @@
+"""The production server: Slack over HTTP (Starlette + uvicorn) or Socket Mode, plus ``/healthz``.
+
+>>> serve(Settings.from_env(), http=True, host="0.0.0.0", port=3000)   # what `storydesk serve --http` does
+
+Routes in HTTP mode:
+
+- ``POST /slack/events``: slash commands, events and interactivity, through bolt's Starlette adapter.
+- ``GET /healthz``: 200 with ``desk.health()`` when the index and model are ready, else 503.
+- Discord's routes from :func:`bot.discord_app.discord_routes` when ``DISCORD_PUBLIC_KEY`` is set.
+
+The model and index load once, in :func:`serve`, before the server accepts a request.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from typing import Any
+
+import uvicorn
+from slack_bolt.adapter.starlette.handler import SlackRequestHandler, to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.bindings import Bindings
+from bot.settings import Settings
+from bot.slack_app import RedactSecrets, SlackSurface, build_surface
+
+log = logging.getLogger(__name__)
+
+
+class ThreadedSlackRequestHandler(SlackRequestHandler):
+    """bolt's Starlette handler, but ``App.dispatch`` runs in a worker thread.
+
+    ``dispatch`` is synchronous and waits (up to 3 s) for the listener to ack; on the event loop it
+    would hold up every other request, ``/healthz`` included.
+    """
+
+    async def handle(self, req: Request, addition_context_properties: dict[str, Any] | None = None) -> Response:
+        if req.method != "POST":
+            return await super().handle(req, addition_context_properties)
+        body = await req.body()
+        bolt_request = to_bolt_request(req, body, addition_context_properties)
+        return to_starlette_response(await run_in_threadpool(self.app.dispatch, bolt_request))
+
+
+def _health(desk: Any) -> dict[str, Any]:
+    try:
+        return dict(desk.health())
+    except Exception as exc:  # a broken index is exactly what /healthz must report, not crash on
+        log.exception("health check failed")
+        return {"ready": False, "error": type(exc).__name__}
+
+
+def health_route(desk: Any) -> Route:
+    """``GET /healthz``: index and model readiness, 200 or 503."""
+
+    async def healthz(_: Request) -> Response:
+        report = await run_in_threadpool(_health, desk)
+        return JSONResponse(report, status_code=200 if report.get("ready") else 503)
+
+    return Route("/healthz", healthz, methods=["GET"])
+
+
+def _discord_routes(desk: Any, settings: Settings, bindings: Bindings) -> list[BaseRoute]:
+    """Discord's routes when configured; the module is optional (and may not exist yet)."""
+    if not settings.discord_public_key:
+        return []
+    try:
+        discord_app = importlib.import_module("bot.discord_app")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.discord_app":
+            raise
+        log.warning("DISCORD_PUBLIC_KEY is set but bot.discord_app is not installed; Discord is off")
+        return []
+    return list(discord_app.discord_routes(desk, settings, bindings))
+
+
+def create_http_app(
+    desk: Any,
+    settings: Settings,
+    bindings: Bindings | None = None,
+    *,
+    surface: SlackSurface | None = None,
+) -> Starlette:
+    """The Starlette app for HTTP mode. ``app.state.slack`` holds the :class:`SlackSurface` (or None).
+
+    Slack's route is mounted when a bot token is configured; Discord's when its public key is.
+    """
+    bindings = bindings or Bindings.in_folder(settings.index_dir)
+    routes: list[BaseRoute] = [health_route(desk)]
+    if surface is None and settings.slack_bot_token:
+        surface = build_surface(desk, settings, bindings)
+    if surface is not None:
+        handler = ThreadedSlackRequestHandler(surface.app)
+
+        async def slack_events(request: Request) -> Response:
+            return await handler.handle(request)
+
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    routes.extend(_discord_routes(desk, settings, bindings))
+    app = Starlette(routes=routes)
+    app.state.slack = surface
+    app.state.desk = desk
+    return app
+
+
+def create_health_app(desk: Any) -> Starlette:
+    """Just ``/healthz``: what Socket Mode serves on ``STORYDESK_HEALTH_PORT``."""
+    return Starlette(routes=[health_route(desk)])
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+            handler.addFilter(RedactSecrets())
+
+
+def serve(settings: Settings, *, http: bool = False, host: str | None = None, port: int | None = None) -> None:
+    """Run storydesk for Slack (and Discord) until interrupted.
+
+    Socket Mode when ``SLACK_APP_TOKEN`` is set and ``http`` is False: no public URL needed, and
+    ``/healthz`` is served on ``settings.health_port``. Otherwise HTTP mode: uvicorn on ``host``:``port``
+    (default ``settings.host``/``settings.port``) with ``POST /slack/events`` and ``GET /healthz``.
+
+    The model and index load here, once, before anything listens. Raises ``SystemExit`` with a
+    readable message when the configuration cannot work (e.g. no signing secret for HTTP mode).
+    """
+    from bot.answer import Desk  # imported here: loading it pulls in the model stack
+
+    _configure_logging(settings)
+    host = host or settings.host
+    port = port or settings.port
+    socket_mode = bool(settings.slack_app_token) and not http
+    if not settings.slack_bot_token and not (http and settings.discord_public_key):
+        raise SystemExit("SLACK_BOT_TOKEN is not set; see docs/slack.md")
+    if settings.slack_bot_token and not socket_mode and not settings.slack_signing_secret:
+        raise SystemExit("HTTP mode needs SLACK_SIGNING_SECRET to verify requests; see docs/slack.md")
+
+    log.info("loading the index from %s and the model", settings.index_dir)
+    desk = Desk.open(settings)
+    bindings = Bindings.in_folder(settings.index_dir)
+    log.info("desk ready: %s", _health(desk))
+
+    if not socket_mode:
+        app = create_http_app(desk, settings, bindings)
+        log.info("storydesk listening on http://%s:%d (POST /slack/events, GET /healthz)", host, port)
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+        if app.state.slack is not None:
+            app.state.slack.close()
+        return
+
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    surface = build_surface(desk, settings, bindings)
+    health = uvicorn.Server(
+        uvicorn.Config(create_health_app(desk), host=host, port=settings.health_port, log_level="warning")
+    )
+    threading.Thread(target=health.run, name="storydesk-health", daemon=True).start()
+    log.info("storydesk in Socket Mode; /healthz on http://%s:%d", host, settings.health_port)
+    handler = SocketModeHandler(surface.app, app_token=settings.slack_app_token)
+    try:
+        handler.start()
+    finally:
+        health.should_exit = True
+        handler.close()
+        surface.close()

@@ -1,0 +1,410 @@
+"""The Slack surface: a bolt :class:`~slack_bolt.App` whose listeners are a few lines each.
+
+event -> question -> ``desk`` -> :mod:`bot.render_slack` -> post. No retrieval logic lives here.
+
+>>> surface = build_surface(desk, settings, Bindings.in_folder(settings.index_dir))
+>>> surface.app          # hand it to bolt's Starlette adapter or to a SocketModeHandler
+
+What users get:
+
+- ``/story <question>``: an ephemeral answer with "Share in channel"; ``/story`` or ``/story help``:
+  usage; ``/story stories``, ``/story use <story-id>``, ``/story quotes [name]``, ``/story check "words"``.
+- ``@storydesk <question>``: answered in a thread; follow-ups in the thread keep its story.
+- Direct messages: answered in the DM.
+
+Reliability: every command and action is acked at once and answered from a separate work pool,
+so slow searches never hold up an ack. Every failure reaches the user as "Something went wrong
+(ref XXXXXX)" and the log as a traceback with the same ref. Events are answered once: duplicate
+``event_id`` deliveries (Slack retries with ``X-Slack-Retry-Num``) and the ``message`` twin of an
+``app_mention`` are dropped. Bots, including this one, and edits are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot import render_slack as render
+from bot.bindings import Bindings
+from bot.settings import Settings
+
+try:
+    from index.search import QuestionError
+except ImportError:  # pragma: no cover - search lands separately; its QuestionError is a ValueError
+    QuestionError = ValueError  # type: ignore[misc,assignment]
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+Reply = Callable[[Message], None]
+
+ACK_WORKERS = 16  # bolt's pool only runs listener bodies, which ack and hand off at once
+ANSWER_WORKERS = 4  # searches are CPU-bound; more threads would only queue inside the model
+
+
+# --------------------------------------------------------------------------- commands
+
+
+CommandName = Literal["help", "ask", "stories", "use", "quotes", "check"]
+_STORY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_QUOTES = "\"'“”‘’«»"
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a ``/story`` line (or a mention's text) asks for."""
+
+    name: CommandName
+    arg: str = ""
+
+
+def parse_command(text: str) -> Command:
+    """Read ``/story`` text. Anything that is not clearly a sub-command is a question.
+
+    >>> parse_command('check "a perfect storm"')
+    Command(name='check', arg='a perfect storm')
+    >>> parse_command("use of force by officers?")   # a question, not a binding
+    Command(name='ask', arg='use of force by officers?')
+    """
+    text = " ".join(text.split())
+    if text.lower() in {"", "help", "?", "-h", "--help", "usage"}:
+        return Command("help")
+    head, _, rest = text.partition(" ")
+    head = head.lower()
+    if head in {"stories", "list"} and not rest:
+        return Command("stories")
+    if head == "use" and rest and " " not in rest and _STORY_ID.match(rest):
+        return Command("use", rest)
+    if head == "quotes" and len(rest.split()) <= 4 and "?" not in rest:
+        speaker = re.sub(r"^(from|by)\s+", "", rest, flags=re.I)
+        return Command("quotes", speaker.strip(_QUOTES + " "))
+    if head == "check" and rest:
+        return Command("check", rest.strip().strip(_QUOTES).strip())
+    return Command("ask", text)
+
+
+def from_slack(text: str, bot_user_id: str | None = None) -> str:
+    """The user's words: the bot's own mention removed, Slack's ``&amp; &lt; &gt;`` undone."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+def new_ref() -> str:
+    """A short reference that ties what the user saw to the traceback in the log."""
+    return secrets.token_hex(3).upper()
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+class TrackedPool(ThreadPoolExecutor):
+    """A thread pool that knows when it is idle (for graceful shutdown and deterministic tests)."""
+
+    def __init__(self, max_workers: int, name: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=name)
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._idle:
+            self._pending += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _: object) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until nothing is queued or running; False if ``timeout`` seconds pass first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+
+class SeenKeys:
+    """A bounded, expiring set: ``claim(key)`` is True the first time only."""
+
+    def __init__(self, size: int = 20_000, ttl: float = 3600.0) -> None:
+        self._keys: OrderedDict[str, float] = OrderedDict()
+        self._size, self._ttl = size, ttl
+        self._lock = threading.Lock()
+
+    def claim(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._keys and (len(self._keys) >= self._size or next(iter(self._keys.values())) < now - self._ttl):
+                self._keys.popitem(last=False)
+            if key in self._keys:
+                return False
+            self._keys[key] = now
+            return True
+
+
+_SECRET = re.compile(r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=token=)[^&\s'\",]+|(?<=['\"]token['\"]: ['\"])[^'\"]+")
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces Slack tokens in log records (bolt logs rejected request bodies at INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET.sub("[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def make_client(settings: Settings) -> WebClient:
+    """The Web API client: ``SLACK_API_URL`` as base URL, retrying 429s after ``Retry-After``."""
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    return WebClient(
+        token=settings.slack_bot_token or None,
+        base_url=base_url,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
+def _respond(respond: Respond, **message: Any) -> None:
+    """``respond`` that raises when Slack refuses, so the failure is logged with a ref."""
+    result = respond(**message)
+    if result is not None and result.status_code != 200:
+        raise RuntimeError(f"response_url refused the reply: HTTP {result.status_code} {str(result.body)[:200]}")
+
+
+# --------------------------------------------------------------------------- the surface
+
+
+class SlackSurface:
+    """The bolt app, its listeners, and the pools they run on."""
+
+    def __init__(self, desk: Any, bindings: Bindings, app: App, listener_pool: TrackedPool) -> None:
+        self.desk = desk
+        self.bindings = bindings
+        self.app = app
+        self.listener_pool = listener_pool
+        self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer")
+        self._seen = SeenKeys()
+
+    # ------------------------------------------------------------------ registration
+
+    def register(self) -> None:
+        """Attach middleware and listeners to :attr:`app`."""
+        self.app.use(self.drop_duplicates)
+        self.app.command("/story")(self.on_story_command)
+        self.app.event("app_mention")(self.on_mention)
+        self.app.event("message")(self.on_message)
+        self.app.action(render.SHARE_ACTION)(self.on_share)
+        self.app.action(render.MORE_ACTION)(self.on_more)
+        self.app.error(self.on_error)
+
+    # ------------------------------------------------------------------ middleware
+
+    def drop_duplicates(self, body: dict[str, Any], request: Any, next: Callable[[], BoltResponse]) -> BoltResponse:
+        """Answer each event once: Slack redelivers (``X-Slack-Retry-Num``) when we are slow."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not self._seen.claim(f"event:{event_id}"):
+            retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
+            log.info("dropping duplicate event %s (retry %s)", event_id, retry)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    # ------------------------------------------------------------------ listeners
+
+    def on_story_command(self, ack: Callable[..., None], command: dict[str, Any], respond: Respond) -> None:
+        """``/story ...``: ack now, answer privately via ``response_url``."""
+        ack()
+        cmd = parse_command(from_slack(command.get("text", "")))
+        channel = f"slack:{command.get('channel_id', '')}"
+
+        def reply(message: Message) -> None:
+            _respond(respond, response_type="ephemeral", **message)
+
+        self._submit(reply, lambda: self._reply_to(cmd, channel, None, share=True))
+
+    def on_mention(self, event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
+        """``@storydesk ...`` in a channel: answer in the thread (the existing one, or a new one)."""
+        self._answer_message(event, context, client, in_thread=True)
+
+    def on_message(self, event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
+        """Direct messages; channel messages are left to ``app_mention``."""
+        if event.get("channel_type") == "im":
+            self._answer_message(event, context, client, in_thread=False)
+
+    def on_share(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """"Share in channel": post the answer visibly, then remove the private copy."""
+        ack()
+        question, story = render.decode_request(action["value"])
+        user = body.get("user", {}).get("id", "")
+
+        def produce() -> Message:
+            return self._render(self.desk.ask(question, story=story, k=render.MORE_HITS), shared_by=user)
+
+        def reply(message: Message) -> None:
+            _respond(respond, response_type="in_channel", replace_original=False, **message)
+            _respond(respond, delete_original=True)
+
+        def reply_error(message: Message) -> None:
+            _respond(respond, response_type="ephemeral", replace_original=False, **message)
+
+        self._submit(reply, produce, reply_error)
+
+    def on_more(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """"More": reveal further hits (in place when the answer was private, else privately)."""
+        ack()
+        question, story = render.decode_request(action["value"])
+        container = body.get("container", {})
+        private = bool(container.get("is_ephemeral"))
+        thread_ts = container.get("thread_ts") or body.get("message", {}).get("thread_ts")
+
+        def produce() -> Message:
+            answer = self.desk.ask(question, story=story, k=render.MORE_HITS)
+            return self._render(answer, shown=render.MORE_HITS, share=private, more=False)
+
+        def reply(message: Message) -> None:
+            if private:
+                _respond(respond, replace_original=True, **message)
+            else:
+                _respond(respond, response_type="ephemeral", replace_original=False, thread_ts=thread_ts, **message)
+
+        self._submit(reply, produce)
+
+    def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """Errors bolt caught outside :meth:`_submit` (e.g. a malformed payload): log with a ref."""
+        log.error("unhandled error in a Slack listener (ref %s, request type %s)", new_ref(), body.get("type"), exc_info=error)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _answer_message(self, event: dict[str, Any], context: dict[str, Any], client: WebClient, *, in_thread: bool) -> None:
+        if event.get("bot_id") or event.get("subtype") or event.get("edited"):
+            return  # other bots, our own posts, edits, joins...: not questions
+        channel, ts = event.get("channel", ""), event.get("ts", "")
+        if not self._seen.claim(f"message:{channel}:{ts}"):
+            return  # the app_mention and message twins of one post: answer once
+        thread_ts = event.get("thread_ts") or (ts if in_thread else None)
+        thread_key = f"slack:{channel}:{thread_ts}" if thread_ts else None
+        cmd = parse_command(from_slack(event.get("text", ""), context.get("bot_user_id")))
+
+        def reply(message: Message) -> None:
+            extra = {"thread_ts": thread_ts} if thread_ts else {}
+            client.chat_postMessage(channel=channel, **extra, **message)
+
+        self._submit(reply, lambda: self._reply_to(cmd, f"slack:{channel}", thread_key, share=False))
+
+    def _reply_to(self, cmd: Command, channel: str, thread: str | None, *, share: bool) -> Message:
+        """The message for one command; ``channel``/``thread`` are binding keys."""
+        desk = self.desk
+        if cmd.name == "help":
+            return render.render_help()
+        if cmd.name == "stories":
+            return render.render_stories(desk.stories(), bound=self.bindings.channel_story(channel))
+        if cmd.name == "use":
+            if cmd.arg.lower() in {"all", "none", "*"}:
+                self.bindings.bind(channel, None)
+                return render.render_binding(None, None)
+            if not desk.has_story(cmd.arg):
+                return render.render_unknown_story(cmd.arg)
+            self.bindings.bind(channel, cmd.arg)
+            info = next((s for s in desk.stories() if s.id == cmd.arg), None)
+            return render.render_binding(info, cmd.arg)
+        story = self.bindings.story_for(channel, thread)
+        try:
+            if cmd.name == "quotes":
+                return render.render_quotes(desk.quotes(story=story, speaker=cmd.arg or None))
+            if cmd.name == "check":
+                return render.render_check(desk.check(cmd.arg, story=story), cmd.arg)
+        except (AttributeError, ModuleNotFoundError, NotImplementedError) as exc:
+            missing_module = isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("index.")
+            missing_method = isinstance(exc, AttributeError) and not hasattr(desk, cmd.name)
+            if not (missing_module or missing_method or isinstance(exc, NotImplementedError)):
+                raise  # a real bug, not a feature still to land
+            log.info("/story %s is not available on this desk: %r", cmd.name, exc)
+            return render.render_notice(f"`/story {cmd.name}` isn't available on this desk yet.")
+        answer = desk.ask(cmd.arg, story=story, k=render.MORE_HITS)
+        if thread and answer.found and answer.hits:
+            # Follow-ups in this thread stay on the story that answered first.
+            self.bindings.remember_thread(thread, answer.story or answer.hits[0].story)
+        return self._render(answer, share=share)
+
+    def _render(self, answer: Any, **options: Any) -> Message:
+        stories = () if answer.found else self.desk.stories()
+        return render.render_answer(answer, stories=stories, **options)
+
+    def _submit(self, reply: Reply, produce: Callable[[], Message], reply_error: Reply | None = None) -> None:
+        """Run ``produce`` on the answer pool and deliver its message; failures reach the user."""
+        self.answer_pool.submit(self._deliver, reply, produce, reply_error or reply)
+
+    @staticmethod
+    def _deliver(reply: Reply, produce: Callable[[], Message], reply_error: Reply) -> None:
+        try:
+            message = produce()
+        except QuestionError as exc:  # the desk's message is written for the reporter
+            message = render.render_notice(f"Sorry: {exc}")
+        except Exception:
+            ref = new_ref()
+            log.exception("storydesk could not answer (ref %s)", ref)
+            message = render.render_error(ref)
+        try:
+            reply(message)
+            return
+        except Exception:
+            ref = new_ref()
+            log.exception("storydesk could not deliver a reply (ref %s)", ref)
+        try:
+            reply_error(render.render_error(ref))
+        except Exception:
+            log.exception("storydesk could not deliver the error reply either (ref %s)", ref)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until every listener has run and every answer has been delivered."""
+        deadline = time.monotonic() + timeout
+        # Listeners hand work to the answer pool before they finish, so listeners first, then answers.
+        for pool in (self.listener_pool, self.answer_pool, self.listener_pool):
+            if not pool.wait_idle(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    def close(self) -> None:
+        """Finish in-flight answers and stop the pools."""
+        self.listener_pool.shutdown(wait=True)
+        self.answer_pool.shutdown(wait=True)
+
+
+def build_surface(desk: Any, settings: Settings, bindings: Bindings, *, client: WebClient | None = None) -> SlackSurface:
+    """The Slack app for ``desk``, configured from ``settings``; the same app serves HTTP and Socket Mode.
+
+    Signing-secret verification stays on (an empty secret rejects every HTTP request). The token is
+    checked with ``auth.test`` here, at start-up, so a bad token fails fast.
+    """
+    listener_pool = TrackedPool(ACK_WORKERS, "storydesk-bolt")
+    app = App(
+        name="storydesk",
+        client=client or make_client(settings),
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=False,  # ack first; answers follow via response_url / chat.postMessage
+        listener_executor=listener_pool,
+        request_verification_enabled=True,
+    )
+    surface = SlackSurface(desk, bindings, app, listener_pool)
+    surface.register()
+    return surface
