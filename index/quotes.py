@@ -158,7 +158,10 @@ _DETS = {"the", "a", "an", "his", "her", "its", "their", "our"}
 _AUX_TAIL = re.compile(
     r"(?:\s+(?:has|have|had|is|was|were|are|will|would|has\s+also|also|then|initially|only|"
     r"later|previously|once|again|further|yesterday|today|recently|repeatedly|now|however|"
-    r"has\s+been|have\s+been|had\s+been|\w+ly))+\s*$"
+    r"has\s+been|have\s+been|had\s+been|"
+    r"(?!(?:monopoly|family|ally|rally|italy|july|assembly|supply|reply|bully|belly|holly|"
+    r"emily|sally|lilly|kelly|molly|polly|billy|dolly|jolly|lily)\b)\w+ly))+\s*$",
+    re.IGNORECASE,
 )
 
 _VERBISH = re.compile(
@@ -520,6 +523,8 @@ class _Reader:
                     words = [w for w in words if w.lower() not in _PREPS and w.lower() not in
                              ("and", "but", "said", "says", "told", "by", "that", "the", "a", "an")]
                     desc = " ".join(w for w in words if w.islower())
+                    if re.search(r"(?:ed|ing)\b|\b(?:says|tells|adds|claims|warns)\b", desc):
+                        desc = ""
                     if desc and desc not in ent.descriptions and not _VERBISH.search(desc):
                         ent.descriptions.append(desc)
                 elif m.start() <= lead and a > 0:
@@ -721,7 +726,22 @@ class _Reader:
             ent = self._description(desc, sent)
             if ent:
                 return ent
-        return first_m.entity if first_m else None
+        if first_m is None:
+            return None
+        # "Internet service provider (ISP) Plus.net also backed": the head is the last name of
+        # a run of names joined only by lowercase nouns and brackets.
+        i = sent.mentions.index(first_m)
+        while i + 1 < len(sent.mentions):
+            gap = masked[sent.mentions[i].end:sent.mentions[i + 1].start]
+            gap_words = re.findall(r"[A-Za-z’'\-]+", gap)
+            if sent.mentions[i].possessive or len(gap_words) > 3 or not re.fullmatch(
+                r"[\sa-z()\-]*", gap) or any(
+                w in _PREPS or w in ("and", "or", "but") or re.search(r"(?:ed|ing)$", w)
+                or _VERBISH.search(w) for w in gap_words
+            ):
+                break
+            i += 1
+        return sent.mentions[i].entity
 
     def _read_sentence(self, p: int, masked: str, s0: int, s1: int, segs: list[_Segment]) -> None:
         sent = _Sentence(p, s0, s1)
