@@ -503,14 +503,11 @@ class _Reader:
                 m.group(), m.start(), at_start, self.registry.vocabulary
             ):
                 before = sent[:a]
-                prev_words = re.findall(r"[A-Za-z’']+", before)[-2:]
-                oblique = False
-                if prev_words:
-                    w1 = prev_words[-1].lower()
-                    if w1 in _PREPS or w1 in ("a", "an"):
-                        oblique = True
-                    elif w1 in _DETS and len(prev_words) > 1 and prev_words[-2].lower() in _PREPS:
-                        oblique = True
+                # Oblique when a preposition (or "a"/"an", as in "a Franck Muller watch") sits
+                # right before the name, optionally with an article: "of the Hope in Haringey".
+                oblique = bool(re.search(
+                    r"\b(?:(?:%s)(?:\s+(?:the|a|an|his|her|its|their))?|a|an)\s+$"
+                    % "|".join(_PREPS), before, re.IGNORECASE))
                 ent = self.registry.link(name, titles, before[-30:])
                 if before.rstrip().lower().endswith(("the", "group", "firm", "company", "body",
                                                      "analysts", "regulator", "provider")):
@@ -529,6 +526,9 @@ class _Reader:
                         ent.descriptions.append(desc)
                 elif m.start() <= lead and a > 0:
                     desc = sent[:a].strip().lower()
+                    ranks = {r.lower() for r in _RANKS | _HONORIFICS | _KEEP_TITLES}
+                    if all(w in ranks for w in desc.split()):
+                        desc = ""
                     if 0 < len(desc.split()) <= 3 and desc not in ent.descriptions:
                         ent.descriptions.append(desc)
                 out.append(_Mention(s0 + a, s0 + b, ent, oblique, poss, role))
@@ -618,11 +618,11 @@ class _Reader:
                 ent = ments[0].entity
                 if ent.kind == "unknown":
                     ent.kind = "org"
-                return ent, noun, sp.group(0).strip()
+                return ent, _join_roles([noun]), sp.group(0).strip()
             ent = self._description(org_text, sentence)
             if ent:
                 ent.descriptions.append(org_text)
-                return ent, noun, sp.group(0).strip()
+                return ent, _join_roles([noun]), sp.group(0).strip()
         end = offset + len(text)
         for m in reversed([m for m in sentence.mentions if offset <= m.start and m.end <= end]):
             if m.oblique or m.possessive:
@@ -635,12 +635,12 @@ class _Reader:
             role_bits = [b for b in (m.role, head if re.search(r"[a-z]", head) else "") if b]
             if tail.startswith(("of", "from", "at")):
                 role_bits.append(tail)
-            return m.entity, ", ".join(role_bits), ""
+            return m.entity, _join_roles(role_bits), ""
         pm = re.search(r"\b(he|she|He|She)\s*$", stripped)
         if pm:
             return self._pronoun(pm.group(1), sentence, offset + chunk.rfind(pm.group(1))), "", ""
-        dm = re.search(r"(?:^|\s)((?:the|a|an|his|her|its)\s+(?:[\w\-’']+\s+){0,4}[\w\-’']+)$",
-                       stripped, re.IGNORECASE)
+        dm = re.match(r"(?:(?:but|and|so|meanwhile|now|then)\s+)?((?:the|a|an|his|her|its)\s+"
+                      r"(?:[\w\-’']+\s+){0,4}[\w\-’']+)$", stripped, re.IGNORECASE)
         if dm and not _VERBISH.search(dm.group(1)):
             desc = dm.group(1).strip()
             desc = desc[0].lower() + desc[1:]
@@ -679,7 +679,7 @@ class _Reader:
                 ent, r2, alias = self._subject_of_chunk(
                     real[-2][1], sentence.start + real[-2][0], sentence)
                 if ent:
-                    return ent, ", ".join(b for b in (r2, role) if b), alias
+                    return ent, _join_roles([r2, role]), alias
             if real:
                 return self._subject_of_chunk(real[-1][1], sentence.start + real[-1][0], sentence)
             return None, "", ""
@@ -876,6 +876,19 @@ class _Reader:
                 role or ent.role)))
         out.sort(key=lambda x: x[0])
         return [q for _, q in out]
+
+
+def _join_roles(bits: Sequence[str]) -> str:
+    """Join role fragments, dropping repeats, relative clauses and leading conjunctions."""
+    out: list[str] = []
+    for b in bits:
+        b = re.sub(r"^(?:(?:but|and|so|meanwhile|now|then)\s+)+", "", b.strip(" ,"), flags=re.I)
+        if not b or re.match(r"(?:who|which|whose|that)\b", b) or len(b.split()) > 12:
+            continue
+        if not any(b.lower() in o.lower() for o in out):
+            out = [o for o in out if o.lower() not in b.lower()]
+            out.append(b)
+    return ", ".join(out)
 
 
 def _inside(pos: int, segs: Sequence[_Segment]) -> bool:
