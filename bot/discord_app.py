@@ -207,7 +207,8 @@ class Commands:
 
     def do_ask(self, it: Interaction) -> render.Message:
         answer = self.desk.ask(str(it.options.get("question") or ""), story=self._story(it))
-        return render.render_answer(answer)
+        # A not-found answer names what the desk does cover, as Slack's does.
+        return render.render_answer(answer, stories=() if answer.found else self.desk.stories())
 
     def do_quotes(self, it: Interaction) -> render.Message:
         name = (it.options.get("name") or "").strip() or None

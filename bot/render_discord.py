@@ -44,6 +44,7 @@ COLOUR = 0x2B6CB0
 COLOUR_OK = 0x2F855A
 COLOUR_WARN = 0xC05621
 COLOUR_BAD = 0xC53030
+COLOUR_MUTED = 0x718096  # nearest passages that do not answer
 
 # Characters Discord markdown treats as syntax anywhere in a line: emphasis, strike, code,
 # spoilers, masked links, and the escape itself. ``<`` and ``@`` are escaped too so that
@@ -64,14 +65,14 @@ class QuotesLike(Protocol):
 
 
 class CheckLike(Protocol):
-    """What ``Desk.check`` returns (``bot.answer.QuoteCheck``)."""
+    """What ``Desk.check`` returns (``index.quote_check.QuoteCheck``)."""
 
     verdict: str
-    story: str | None
-    paragraph: int | None
-    speaker: str | None
-    text: str | None
-    differences: Any
+    story: str
+    paragraph: int
+    speaker: str
+    matched: str  # the story's own words, verbatim
+    differences: Sequence[str]
 
 
 # --- text helpers -----------------------------------------------------------------------------
@@ -232,14 +233,14 @@ def validate(msg: Message) -> list[str]:
 # --- renderers --------------------------------------------------------------------------------
 
 
-def hit_embed(hit: Hit) -> Embed:
+def hit_embed(hit: Hit, *, colour: int = COLOUR) -> Embed:
     """One cited hit: speaker (and role) as the title when known, the verbatim excerpt, and
     "¶N · headline" in the footer; the title links to the story when it has a URL."""
     title = _speaker_title(hit.speaker, hit.role) or hit.headline or hit.story
     embed: Embed = {
         "title": fit(title, TITLE_LIMIT),
         "description": fit(hit.excerpt or hit.text, DESCRIPTION_LIMIT),
-        "color": COLOUR,
+        "color": colour,
         "footer": {"text": _plain(f"¶{hit.paragraph} · {hit.headline or hit.story}", FOOTER_LIMIT)},
     }
     if hit.url:
@@ -247,18 +248,24 @@ def hit_embed(hit: Hit) -> Embed:
     return embed
 
 
-def render_answer(answer: Answer, *, max_hits: int = 3) -> Message:
-    """An answer: the question (escaped) and the message, then an embed per hit.
+def render_answer(answer: Answer, *, max_hits: int = 3, stories: Sequence[StoryInfo] = ()) -> Message:
+    """An answer: the question (escaped) and the desk's message, then an embed per hit.
 
-    Not-found answers carry no embeds: the message says plainly what the story doesn't cover.
+    A not-found answer says so plainly, shows (greyed) the nearest passages its message refers
+    to, which are not an answer, and, given ``stories``, what the desk does cover.
     """
     lines = [f"**Q:** {fit(answer.question, 1000)}"]
-    if answer.message:
-        lines.append(fit(answer.message, 900))
-    hits = answer.hits[:max_hits] if answer.found else ()
-    if answer.found and not hits:
-        lines.append("No passage to show.")
-    return message("\n".join(lines), [hit_embed(h) for h in hits])
+    if answer.found:
+        if answer.message:
+            lines.append(fit(answer.message, 500))
+        return message("\n".join(lines), [hit_embed(h) for h in answer.hits[:max_hits]])
+    lines.append("🔎 " + fit(answer.message or "The story doesn't say.", 500))
+    covers = [s for s in stories if not answer.story or s.id == answer.story][:5]
+    if covers:
+        lines.append("**The desk covers:** " + "; ".join(fit(s.headline or s.id, 120) for s in covers))
+    lines.append("Try asking what someone said or decided, or `/story quotes` to see who is quoted.")
+    nearest = [hit_embed(h, colour=COLOUR_MUTED) for h in answer.hits[: min(max_hits, 2)]]
+    return message("\n".join(lines), nearest)
 
 
 def render_stories(stories: Sequence[StoryInfo], *, bound: str | None = None) -> Message:
@@ -323,11 +330,11 @@ def render_check(words: str, check: CheckLike) -> Message:
     """A quote check: the verdict, the words as given, and the story's own words when found."""
     verdict, colour = _VERDICTS.get(check.verdict, (f"Verdict: {check.verdict}", COLOUR))
     content = f"{verdict}\n**Checked:** {fit(words, 1000)}"
-    if check.verdict == "absent" or not check.text:
+    if check.verdict == "absent" or not check.matched:
         return message(content)
     embed: Embed = {
         "title": fit(check.speaker or "The story says", TITLE_LIMIT),
-        "description": fit(check.text, DESCRIPTION_LIMIT),
+        "description": fit(check.matched, DESCRIPTION_LIMIT),
         "color": colour,
     }
     footer = " · ".join(p for p in (f"¶{check.paragraph}" if check.paragraph else "", check.story or "") if p)

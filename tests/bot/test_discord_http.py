@@ -2,10 +2,11 @@
 Discord's API recording what storydesk sends back.
 
 Interactions are signed exactly as Discord signs them (Ed25519 over timestamp + raw body) with a
-key pair generated here. The server runs the real Desk (real model, bundled story) behind two
-mounts: ``/`` answers within a generous window, so a ready answer comes back directly and the
-test can assert on it without depending on timing; ``/hasty`` defers every command, so the
-webhook edit path is exercised deterministically.
+key pair generated here. The server is the production app from ``bot.server.create_http_app``
+with the real Desk (real model, bundled story). Its endpoint answers directly or defers depending
+on how fast the answer is, so tests read the outcome either way (:func:`outcome`). Two extra
+mounts make each path deterministic without timing assumptions: ``/patient`` waits as long as it
+takes and always replies directly; ``/hasty`` always defers and edits the original via the stub.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from typing import Any
 import httpx
 import pytest
 from nacl.signing import SigningKey
-from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from bot import render_discord as rd
 from bot.answer import Answer
 from bot.bindings import Bindings
 from bot.discord_app import STORY_COMMAND, discord_routes, register_commands
+from bot.server import create_http_app
 from bot.settings import Settings
 from index.models import Hit
 from discord_api_stub import DiscordAPIStub, serve_asgi  # tests/bot is on sys.path under pytest
@@ -38,6 +39,7 @@ STORY = "met-police-safer-schools-officers"
 COX_WORDS = "This is about embedding the 371 school officers"
 ENDPOINT = "/discord/interactions"
 HASTY = "/hasty" + ENDPOINT
+PATIENT = "/patient" + ENDPOINT
 
 
 class SwitchDesk:
@@ -80,10 +82,11 @@ def env(desk: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             discord_api_url=api.base_url,
         )
         switch, bindings = SwitchDesk(desk), Bindings.in_folder(folder)
-        app = Starlette(routes=[
+        app = create_http_app(switch, settings, bindings)
+        app.router.routes += [
             Mount("/hasty", routes=discord_routes(switch, settings, bindings, reply_within=0)),
-            *discord_routes(switch, settings, bindings, reply_within=120),
-        ])
+            Mount("/patient", routes=discord_routes(switch, settings, bindings, reply_within=600)),
+        ]
         with serve_asgi(app) as url:
             yield Env(url, api, key, switch, bindings, settings)
 
@@ -156,6 +159,30 @@ def edited(env: Env, payload: dict, resp: httpx.Response, *, ephemeral: bool = T
     return edit.body
 
 
+@dataclass
+class Outcome:
+    message: dict
+    ephemeral: bool
+    deferred: bool
+
+
+def outcome(env: Env, payload: dict, resp: httpx.Response) -> Outcome:
+    """What the user ends up seeing, whether the endpoint replied directly or deferred."""
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    if body["type"] == 4:
+        message = reply_of(resp)
+        return Outcome(message, message.get("flags") == 64, False)
+    ephemeral = body.get("data", {}).get("flags") == 64
+    return Outcome(edited(env, payload, resp, ephemeral=ephemeral), ephemeral, True)
+
+
+def interact(env: Env, sub: str, *, path: str = ENDPOINT, **options: Any) -> Outcome:
+    """Run ``/story <sub> options...`` through ``path`` and return what the user sees."""
+    payload = command(sub, **options)
+    return outcome(env, payload, send(env, payload, path=path))
+
+
 def text_of(message: dict) -> str:
     return json.dumps(message, ensure_ascii=False)
 
@@ -204,37 +231,39 @@ def test_signed_garbage_is_400(env: Env):
 
 
 def test_ask_answers_with_the_verbatim_excerpt_and_speaker(env: Env):
-    message = reply_of(send(env, command("ask", question="What did Matt Cox tell the Assembly?")))
-    assert message["flags"] == 64  # ephemeral by default
-    assert message["allowed_mentions"] == {"parse": []}
-    first = message["embeds"][0]
+    seen = interact(env, "ask", question="What did Matt Cox tell the Assembly?")
+    assert seen.ephemeral  # private by default
+    first = seen.message["embeds"][0]
     assert COX_WORDS in first["description"]
-    assert first["footer"]["text"].startswith("¶")
-    assert "Met Police" in first["footer"]["text"]
+    assert "Headteacher slams Met Police" in first["footer"]["text"]
     hit = env.desk.real.ask("What did Matt Cox tell the Assembly?").hits[0]
-    if hit.speaker:  # speakers arrive with quote extraction
-        assert "Cox" in first["title"]
     assert first["footer"]["text"].startswith(f"¶{hit.paragraph} ·")
+    if hit.speaker:  # speakers arrive with quote extraction
+        assert "Matt Cox" in first["title"]
 
 
 def test_ask_catastrophic(env: Env):
-    message = reply_of(send(env, command("ask", question="Who called the decision catastrophic?")))
-    first = message["embeds"][0]
+    first = interact(env, "ask", question="Who called the decision catastrophic?").message["embeds"][0]
     assert "catastrophic" in first["description"]
-    hit = env.desk.real.ask("Who called the decision catastrophic?").hits[0]
-    if hit.speaker:
+    if env.desk.real.ask("Who called the decision catastrophic?").hits[0].speaker:
         assert "Jessica West" in first["title"]
 
 
+def test_ready_answer_is_sent_directly(env: Env):
+    resp = send(env, command("ask", question="What did Matt Cox tell the Assembly?"), path=PATIENT)
+    message = reply_of(resp)  # type 4: the answer itself, no webhook edit needed
+    assert message["flags"] == 64 and COX_WORDS in message["embeds"][0]["description"]
+
+
 def test_ask_public_is_not_ephemeral(env: Env):
-    message = reply_of(send(env, command("ask", question="What did Matt Cox tell the Assembly?", public=True)))
-    assert "flags" not in message
-    assert COX_WORDS in message["embeds"][0]["description"]
+    seen = interact(env, "ask", question="What did Matt Cox tell the Assembly?", public=True)
+    assert not seen.ephemeral and "flags" not in seen.message
+    assert COX_WORDS in seen.message["embeds"][0]["description"]
 
 
 def test_everyone_in_question_neither_pings_nor_breaks_rendering(env: Env):
     question = "@everyone **What** did <@123> Matt Cox tell the Assembly? @here"
-    message = reply_of(send(env, command("ask", question=question, public=True)))
+    message = interact(env, "ask", question=question, public=True).message
     assert message["allowed_mentions"] == {"parse": []}
     assert "\\@everyone" in message["content"] and "\\@here" in message["content"]
     assert "\\<\\@123>" in message["content"] and "\\*\\*What\\*\\*" in message["content"]
@@ -268,23 +297,21 @@ def test_deferred_public_answer_is_deferred_publicly(env: Env):
 
 
 def test_too_long_question_gets_a_polite_private_error(env: Env):
-    message = reply_of(send(env, command("ask", question="why " * 300, public=True)))
+    message = reply_of(send(env, command("ask", question="why " * 300, public=True), path=PATIENT))
     assert message["flags"] == 64  # errors stay private even when the answer would be public
     assert message["embeds"] == [] and "ref" not in message["content"]
     assert message["content"]
 
 
-@pytest.mark.parametrize("path", [ENDPOINT, HASTY])
+@pytest.mark.parametrize("path", [PATIENT, HASTY])
 def test_failing_search_shows_an_error_with_a_ref_that_is_logged(env: Env, path: str, caplog: pytest.LogCaptureFixture):
     def broken(question: str, story: str | None = None, k: int = 3) -> Answer:
         raise RuntimeError("index on fire")
 
     env.desk.ask_override = broken
-    payload = command("ask", question="What did Matt Cox tell the Assembly?")
     with caplog.at_level(logging.ERROR, logger="bot.discord_app"):
-        resp = send(env, payload, path=path)
-        message = reply_of(resp) if path == ENDPOINT else edited(env, payload, resp)
-    assert "went wrong" in message["content"]
+        message = interact(env, "ask", path=path, question="What did Matt Cox tell the Assembly?").message
+    assert "went wrong" in message["content"] and "index on fire" not in message["content"]
     ref = message["content"].split("ref `")[1].split("`")[0]
     logged = [r for r in caplog.records if ref in r.getMessage()]
     assert logged and logged[0].exc_info and "index on fire" in str(logged[0].exc_info[1])
@@ -293,8 +320,7 @@ def test_failing_search_shows_an_error_with_a_ref_that_is_logged(env: Env, path:
 def test_undeliverable_edit_is_replaced_by_an_error_with_a_ref(env: Env):
     env.api.fail_edits[:] = [500]
     payload = command("ask", question="What did Matt Cox tell the Assembly?")
-    resp = send(env, payload, path=HASTY)
-    assert resp.json()["type"] == 5
+    assert send(env, payload, path=HASTY).json()["type"] == 5
     first, second = env.api.wait_for(lambda r: r.is_edit and payload["token"] in r.path, count=2)
     assert COX_WORDS in first.body["embeds"][0]["description"]
     assert "could not be delivered" in second.body["content"] and "ref `" in second.body["content"]
@@ -303,12 +329,12 @@ def test_undeliverable_edit_is_replaced_by_an_error_with_a_ref(env: Env):
 def test_rate_limited_edit_is_retried(env: Env):
     env.api.fail_edits[:] = [429]
     payload = command("ask", question="What did Matt Cox tell the Assembly?")
-    resp = send(env, payload, path=HASTY)
+    assert send(env, payload, path=HASTY).json()["type"] == 5
     first, second = env.api.wait_for(lambda r: r.is_edit and payload["token"] in r.path, count=2)
     assert first.body == second.body and COX_WORDS in second.body["embeds"][0]["description"]
 
 
-@pytest.mark.parametrize("path", [ENDPOINT, HASTY])
+@pytest.mark.parametrize("path", [PATIENT, HASTY])
 def test_six_thousand_character_answer_fits_discord_limits(env: Env, path: str):
     long = "The officers were moved into ward teams after a review of the programme. " * 100
 
@@ -320,76 +346,69 @@ def test_six_thousand_character_answer_fits_discord_limits(env: Env, path: str):
         return Answer(question, story, True, "", hits)
 
     env.desk.ask_override = huge
-    payload = command("ask", question="Tell me everything " * 50)
-    resp = send(env, payload, path=path)
-    message = reply_of(resp) if path == ENDPOINT else edited(env, payload, resp)
-    assert sum(len(json.dumps(e)) for e in message["embeds"]) > 6000 // 2  # it really was big
-    assert sum(rd.embed_size(e) for e in message["embeds"]) <= 6000
-    assert len(message["embeds"]) == 3 and all(len(e["description"]) <= 4096 for e in message["embeds"])
-    assert len(message["content"]) <= 2000
-    assert all(e["description"].endswith("…") for e in message["embeds"])
+    message = interact(env, "ask", path=path, question="Tell me everything " * 50).message
+    # reply_of/edited already checked every limit (the stub answers 400 to a message over them)
+    assert len(message["embeds"]) == 3 and all(e["description"].endswith("…") for e in message["embeds"])
+    assert 5000 < sum(rd.embed_size(e) for e in message["embeds"]) <= 6000
+    assert [e["footer"]["text"][:3] for e in message["embeds"]] == ["¶1 ", "¶2 ", "¶3 "]
 
 
 # --- the other subcommands -----------------------------------------------------------------------
 
 
 def test_help(env: Env):
-    message = reply_of(send(env, command("help")))
-    assert "/story ask" in message["content"]
+    assert "/story ask" in interact(env, "help").message["content"]
 
 
 def test_stories_lists_the_bundled_story(env: Env):
-    message = reply_of(send(env, command("stories")))
+    message = interact(env, "stories").message
     assert STORY in text_of(message)
     assert "Headteacher slams Met Police" in message["embeds"][0]["description"]
 
 
 def test_use_binds_the_channel_and_questions_follow_it(env: Env):
     channel = "2200000000000000777"
-    message = reply_of(send(env, command("use", channel=channel, story=STORY)))
-    assert "flags" not in message  # the channel sees what it is now about
-    assert "Headteacher slams Met Police" in message["content"]
+    seen = interact(env, "use", channel=channel, story=STORY)
+    assert not seen.ephemeral  # the channel sees what it is now about
+    assert "Headteacher slams Met Police" in seen.message["content"]
     assert env.bindings.channel_story(f"discord:{channel}") == STORY
 
-    reply_of(send(env, command("ask", channel=channel, question="What did Matt Cox tell the Assembly?")))
+    interact(env, "ask", channel=channel, question="What did Matt Cox tell the Assembly?")
     assert env.desk.asked[-1] == ("What did Matt Cox tell the Assembly?", STORY)
-    assert "this channel" in text_of(reply_of(send(env, command("stories", channel=channel))))
+    assert "this channel" in text_of(interact(env, "stories", channel=channel).message)
 
-    message = reply_of(send(env, command("use", channel=channel, story="all")))
-    assert "all stories" in message["content"]
+    assert "all stories" in interact(env, "use", channel=channel, story="all").message["content"]
     assert env.bindings.channel_story(f"discord:{channel}") is None
 
 
 def test_use_rejects_unknown_story_and_members_who_cannot_manage_the_channel(env: Env):
     channel = "2200000000000000888"
-    message = reply_of(send(env, command("use", channel=channel, story="no-such-story")))
-    assert message["flags"] == 64
-    assert "There is no story" in message["content"]
-    message = reply_of(send(env, command("use", channel=channel, permissions="0", story=STORY)))
+    message = reply_of(send(env, command("use", channel=channel, story="no-such-story"), path=PATIENT))
+    assert message["flags"] == 64 and "There is no story" in message["content"]
+    message = reply_of(send(env, command("use", channel=channel, permissions="0", story=STORY), path=PATIENT))
     assert message["flags"] == 64 and "manage this channel" in message["content"]
     assert env.bindings.channel_story(f"discord:{channel}") is None
 
 
 def test_ask_with_unknown_story_option_is_a_polite_error(env: Env):
-    message = reply_of(send(env, command("ask", question="Who said it?", story="nope")))
+    message = interact(env, "ask", question="Who said it?", story="nope").message
     assert "There is no story" in message["content"] and "ref" not in message["content"]
 
 
 def test_quotes(env: Env):
-    pytest.importorskip("index.quotes")
-    message = reply_of(send(env, command("quotes", name="Matt Cox")))
+    message = interact(env, "quotes", name="Matt Cox").message
     assert COX_WORDS in text_of(message)
-    assert "Cox" in message["embeds"][0]["title"]
-    everyone = reply_of(send(env, command("quotes")))
-    assert len(everyone["embeds"]) >= 2
+    assert "Matt Cox" in message["embeds"][0]["title"]
+    assert len(interact(env, "quotes").message["embeds"]) >= 2
 
 
 def test_check(env: Env):
-    pytest.importorskip("index.quote_check")
-    verbatim = reply_of(send(env, command("check", words=COX_WORDS)))
-    assert verbatim["content"].startswith("✅")
-    absent = reply_of(send(env, command("check", words="The moon landing was staged in a television studio")))
-    assert absent["content"].startswith("❌")
+    verbatim = interact(env, "check", words=COX_WORDS).message
+    assert verbatim["content"].startswith("✅") and COX_WORDS in verbatim["embeds"][0]["description"]
+    near = interact(env, "check", words="This is about embedding the 317 school officers").message
+    assert near["content"].startswith("⚠️") and near["embeds"][0]["fields"][0]["name"] == "Differences"
+    absent = interact(env, "check", words="The moon landing was staged in a television studio")
+    assert absent.message["content"].startswith("❌")
 
 
 def test_autocomplete_offers_story_ids(env: Env):
@@ -438,3 +457,10 @@ def test_register_for_one_guild_and_refusals(env: Env):
     with pytest.raises(RuntimeError) as refused:
         register_commands(replace(env.settings, discord_api_url=env.api.base_url + "/nowhere"))
     assert "test-bot-token" not in str(refused.value)
+
+
+def test_unanswerable_question_says_so_and_names_what_the_desk_covers(env: Env):
+    message = interact(env, "ask", question="What is the weather like on Mars this week?").message
+    assert "doesn't say" in message["content"]
+    assert "Headteacher slams Met Police" in message["content"]
+    assert all(e["color"] == rd.COLOUR_MUTED for e in message["embeds"])

@@ -40,10 +40,10 @@ class Quotes:
 @dataclass
 class Check:
     verdict: str
-    story: str | None = "met-police"
-    paragraph: int | None = 17
-    speaker: str | None = "Matt Cox"
-    text: str | None = COX
+    story: str = "met-police"
+    paragraph: int = 17
+    speaker: str = "Matt Cox"
+    matched: str = COX
     differences: list[str] = field(default_factory=list)
 
 
@@ -70,11 +70,14 @@ def test_hit_without_speaker_or_url_uses_headline_and_no_link():
     assert "url" not in embed
 
 
-def test_not_found_says_so_without_embeds():
-    msg = rd.render_answer(answer(hit(), found=False))
+def test_not_found_says_so_shows_nearest_passages_muted_and_what_the_desk_covers():
+    story = StoryInfo("met-police", "Met Police pulls officers", "", "", "", 25)
+    msg = rd.render_answer(answer(hit(), hit(paragraph=3), hit(paragraph=4), found=False), stories=[story])
     assert_valid(msg)
-    assert msg["embeds"] == []
     assert "The story doesn't say." in msg["content"]
+    assert "**The desk covers:** Met Police pulls officers" in msg["content"]
+    assert len(msg["embeds"]) == 2 and {e["color"] for e in msg["embeds"]} == {rd.COLOUR_MUTED}
+    assert rd.render_answer(answer(found=False))["embeds"] == []
 
 
 def test_markdown_and_mentions_in_question_and_story_are_escaped():
@@ -106,7 +109,7 @@ def test_every_renderer_locks_mentions():
         rd.render_quotes(Quotes(False, "No one named Bob is quoted.")),
         rd.render_check("the 371 school officers", Check("verbatim")),
         rd.render_check("371 officers were sacked", Check("near", differences=["sacked vs embedding"])),
-        rd.render_check("aliens", Check("absent", text=None)),
+        rd.render_check("aliens", Check("absent", matched="")),
         rd.render_help(),
         rd.render_error("Something went wrong", ref="abc12345"),
         rd.render_bound(story),
@@ -138,7 +141,7 @@ def test_check_verdicts():
     near = rd.render_check("officers were sacked", Check("near", differences=["'sacked' is not in the story"]))
     assert near["content"].startswith("⚠️") and near["embeds"][0]["fields"][0]["value"].startswith("• ")
     assert rd.render_check("x", Check("verbatim"))["embeds"][0]["description"] == COX
-    absent = rd.render_check("aliens landed", Check("absent", text=None))
+    absent = rd.render_check("aliens landed", Check("absent", matched=""))
     assert absent["content"].startswith("❌") and absent["embeds"] == []
 
 
