@@ -897,7 +897,8 @@ def _inside(pos: int, segs: Sequence[_Segment]) -> bool:
 
 def _canonical(ent: _Entity) -> str:
     """The fullest name form seen, without a leading "the"."""
-    names = sorted(ent.names or [ent.name], key=lambda n: (-len(n.split()), n))
+    plain = [n for n in ent.names if n.split()[0] not in _HONORIFICS]
+    names = sorted(plain or ent.names or [ent.name], key=lambda n: (-len(n.split()), n))
     best = names[0]
     return re.sub(r"^(?:the|The)\s+", "", best)
 
@@ -976,7 +977,8 @@ def _name_score(a: str, b: str, **_: object) -> float:
     """Whole-name similarity, or surname similarity when only one word was typed."""
     score = fuzz.ratio(a, b)
     if len(a.split()) == 1 and len(b.split()) > 1:
-        score = max(score, fuzz.ratio(a, b.split()[-1]) - 2)
+        # One typed word: the surname, or the distinctive first word of an organisation.
+        score = max(score, fuzz.ratio(a, b.split()[-1]) - 2, fuzz.ratio(a, b.split()[0]) - 5)
     if len(a.split()) > 1:
         score = max(score, fuzz.token_sort_ratio(a, b))
     return score
@@ -1009,7 +1011,8 @@ def speaker_for(quotes: Sequence[Quote], paragraph: int, sentence: str) -> Quote
             score = 1.0
         else:
             tw, qw = set(target.split()), set(qt.split())
-            score = len(tw & qw) / max(1, len(tw)) if len(tw) >= 3 else 0.0
+            small = min(len(tw), len(qw))
+            score = len(tw & qw) / small if small >= 3 else 0.0
             if score < 0.6:
                 continue
         score += 0.5 if q.kind == "direct" else 0.0
