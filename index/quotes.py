@@ -32,9 +32,12 @@ continuation paragraph), not syntax, so a statistical parser buys little. The st
    "the think tank") to the most recent person or organisation; indefinite ones ("a headteacher
    has warned") to the person named in the next sentence.
 
-Measured on the dev gold (``python -m index.quote_eval``, 8 BBC archive stories, 107 gold quotes of
-4+ words): see that command; figures at the time of writing are in the final report of the module
-owner and in ``quote_eval``'s docstring. Libraries: ``re`` and ``rapidfuzz`` (fuzzy speaker names).
+Measured on the dev gold (``python -m index.quote_eval``: 8 BBC archive stories, 107 gold direct
+quotes of 4+ words): recall 1.000, found with the right speaker 1.000, precision 1.000 (85/85
+system direct quotes of 4+ words), after tuning on those stories and spot checks of about a dozen
+other archive articles. The bundled story's 14 direct quotes are pinned in
+``tests/index/test_quotes.py``. Runs in about a millisecond per story; no model is loaded.
+Libraries: ``re`` (standard library) and ``rapidfuzz`` (fuzzy speaker-name matching).
 """
 
 from __future__ import annotations
@@ -384,8 +387,10 @@ class _Registry:
                 best.names.append(form)
         if gender and not best.gender:
             best.gender = gender
-        if titles or gender:
-            best.kind = "person" if best.kind != "org" else best.kind
+        if gender:
+            best.kind = "person"  # a gendered name or title outweighs "the" before a surname
+        elif titles and best.kind != "org":
+            best.kind = "person"
         if _looks_org(name) and best.kind == "unknown":
             best.kind = "org"
         return best
@@ -460,6 +465,12 @@ def _clean_run(run: str, run_start: int, sentence_start: bool, vocab: set[str]
         name_words = words[last_rank + 1:]
         if not name_words or all(w in _RANKS or w in _STOP for w in name_words):
             continue
+        for i, w in enumerate(name_words[1:-1], start=1):
+            if w.lower() in _MALE_NAMES or w.lower() in _FEMALE_NAMES:
+                if name_words[i - 1] not in _KEEP_TITLES:
+                    name_words = name_words[i:]
+                    last_rank = len(words) - len(name_words) - 1
+                break
         name = " ".join(name_words)
         # Keep prefix words that are titles; role prefixes like "Environment" are dropped.
         start = group[last_rank + 1][0] if last_rank + 1 < len(group) else group[0][0]
@@ -632,6 +643,8 @@ class _Reader:
                 continue
             head = chunk[: m.start - offset].strip(" ,\"“”")
             head = re.sub(r"^(?:(?:But|And|So|Meanwhile|Now|Then|Also)\s+)+", "", head)
+            if all(w in _HONORIFICS or w in _KEEP_TITLES or w in _RANKS for w in head.split()):
+                head = ""
             role_bits = [b for b in (m.role, head if re.search(r"[a-z]", head) else "") if b]
             if tail.startswith(("of", "from", "at")):
                 role_bits.append(tail)
@@ -684,6 +697,13 @@ class _Reader:
                 return self._subject_of_chunk(real[-1][1], sentence.start + real[-1][0], sentence)
             return None, "", ""
         ent, role, alias = self._subject_of_chunk(last_t, sentence.start + last_a, sentence)
+        if ent is not None and ent.kind == "org" and not alias and len(parts) >= 2:
+            prev_a, prev_t = parts[-2]
+            named = [m for m in sentence.mentions if sentence.start + prev_a <= m.start
+                     and m.end <= sentence.start + prev_a + len(prev_t)]
+            if len(named) == 1 and named[0].entity.kind == "person" and not named[0].oblique \
+                    and prev_t.strip() == masked[named[0].start:named[0].end].strip():
+                return named[0].entity, _join_roles([named[0].role, last_t.strip()]), ""
         return ent, role, alias
 
     def _after_verb_subject(self, masked: str, sentence: _Sentence, vend: int
