@@ -403,4 +403,6 @@ def register_commands(settings: Settings, *, guild_id: str | None = None, timeou
         # The message names the status and Discord's reason, never the token.
         raise RuntimeError(f"Discord refused the command registration ({resp.status_code}): {resp.text[:500]}")
     registered = resp.json()
-    return next((c for c in registered if c.get("name") == COMMAND_NAME), {}) if isinstance(registered, list) else registered
+    if isinstance(registered, list):  # PUT answers with the whole command set
+        return next((c for c in registered if c.get("name") == COMMAND_NAME), {})
+    return registered
