@@ -187,7 +187,7 @@ def render_hit(hit: Hit) -> Block:
 
 def _hit_fallback(hit: Hit) -> str:
     who = f"{hit.speaker}: " if hit.speaker else ""
-    return f"¶{hit.paragraph} {who}“{cut(hit.excerpt or hit.text, 280)}”"
+    return f"¶{hit.paragraph} {who}{cut(hit.excerpt or hit.text, 280)}"  # excerpts carry their own quote marks
 
 
 def render_answer(
@@ -291,9 +291,11 @@ def render_quotes(result: Any, *, limit: int = 40) -> Message:
     if not getattr(result, "found", bool(quotes)) or not quotes:
         text = message or "No quotes found."
         return _message(text, [_section(fit(text, SECTION_LIMIT))])
-    blocks: list[Block] = []
-    if message:
-        blocks.append(_section(fit(message, SECTION_LIMIT)))
+    speakers = {q.speaker for q in quotes}
+    count = f"*{len(quotes)} {'quote' if len(quotes) == 1 else 'quotes'}*"
+    if len(speakers) == 1:
+        count += f" from {escape(next(iter(speakers)))}"
+    blocks: list[Block] = [_section(fit(message, SECTION_LIMIT - 100) + "\n" + count if message else count)]
     limit = min(limit, MAX_BLOCKS - 2)
     for quote in quotes[:limit]:
         who = f"*{escape(quote.speaker)}*" + (f" ({escape(quote.role)})" if quote.role else "")
@@ -316,12 +318,12 @@ _VERDICTS = {
 
 
 def render_check(result: Any, words: str) -> Message:
-    """A ``QuoteCheck`` (``verdict``, ``paragraph``, ``speaker``, ``text``, ``differences``)."""
+    """A ``QuoteCheck`` (``verdict``, ``story``, ``paragraph``, ``speaker``, ``matched``, ``differences``)."""
     verdict = str(getattr(result, "verdict", "absent"))
     icon, label = _VERDICTS.get(verdict, ("❔", verdict))
-    blocks: list[Block] = [_section(f"*Checking:* {_quote_lines(fit(words, EXCERPT_LIMIT))}")]
+    blocks: list[Block] = [_section(f"*Checking:*\n{_quote_lines(fit(words, EXCERPT_LIMIT))}")]
     blocks.append(_section(f"{icon} *{label}*"))
-    text = getattr(result, "text", "") or ""
+    text = getattr(result, "matched", "") or ""  # the story's own words, verbatim
     if verdict != "absent" and text:
         speaker = getattr(result, "speaker", "") or ""
         head = f"*{escape(speaker)}*\n" if speaker else ""

@@ -178,26 +178,20 @@ def test_quotes_render_speaker_role_and_paragraphs():
     assert missing["text"] == "No one named Bob is quoted."
 
 
-@dataclass
-class FakeCheck:
-    verdict: str
-    story: str
-    paragraph: int
-    speaker: str
-    text: str
-    differences: list
-
-
 def test_check_renders_each_verdict():
+    from index.quote_check import QuoteCheck
+
+    words = "the single worst decision"
     near = render.render_check(
-        FakeCheck("near", STORY, 9, "Jessica West", "the single most catastrophic decision", ["'worst' vs 'most catastrophic'"]),
-        "the single worst decision",
+        QuoteCheck("near", words, STORY, 9, "the single most catastrophic decision", "Jessica West", 0.8,
+                   ("'worst' vs 'most catastrophic'",)),
+        words,
     )
     text = all_text(near)
     assert "Close, but not word for word" in text and "*Jessica West*" in text and "¶9" in text and "Differences" in text
-    absent = render.render_check(FakeCheck("absent", "", 0, "", "", []), "<!channel> never said")
+    absent = render.render_check(QuoteCheck("absent", "<!channel> never said"), "<!channel> never said")
     assert "Not in the story" in all_text(absent) and "<!channel>" not in json.dumps(absent)
-    assert "Verbatim" in all_text(render.render_check(FakeCheck("verbatim", STORY, 9, "", "x", []), "x"))
+    assert "Verbatim" in all_text(render.render_check(QuoteCheck("verbatim", "x", STORY, 9, "x"), "x"))
 
 
 def test_help_and_error_replies():
