@@ -175,6 +175,13 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class _DropClientTokenWarning(logging.Filter):
+    """bolt reads ``SLACK_BOT_TOKEN`` itself and then warns that our client's token wins; it does."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def make_client(settings: Settings) -> WebClient:
     """The Web API client: ``SLACK_API_URL`` as base URL, retrying 429s after ``Retry-After``."""
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
@@ -397,6 +404,9 @@ def build_surface(desk: Any, settings: Settings, bindings: Bindings, *, client: 
     checked with ``auth.test`` here, at start-up, so a bad token fails fast.
     """
     listener_pool = TrackedPool(ACK_WORKERS, "storydesk-bolt")
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _DropClientTokenWarning) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_DropClientTokenWarning())
     app = App(
         name="storydesk",
         client=client or make_client(settings),

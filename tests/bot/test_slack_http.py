@@ -434,3 +434,43 @@ def test_manifest_declares_what_the_app_listens_for():
     assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
     assert settings["interactivity"]["is_enabled"] is True
     assert {"app_mentions:read", "chat:write", "commands", "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+# --------------------------------------------------------------------------- small parts
+
+
+def test_tokens_are_redacted_from_log_records():
+    from bot.slack_app import RedactSecrets
+
+    record = logging.LogRecord("slack_bolt", logging.INFO, __file__, 1, "body: %s %s",
+                               (f"token=legacy123&text=hi", f"Bearer {BOT_TOKEN} xapp-1-A0-123"), None)
+    RedactSecrets().filter(record)
+    message = record.getMessage()
+    assert "legacy123" not in message and BOT_TOKEN not in message and "xapp-1" not in message
+    assert "text=hi" in message
+
+
+def test_bindings_resolve_thread_then_channel_and_persist(tmp_path):
+    bindings = Bindings.in_folder(tmp_path / "index")
+    assert bindings.story_for("slack:C1") is None  # no file yet: every story
+    bindings.bind("slack:C1", "story-a")
+    bindings.remember_thread("slack:C1:1.0", "story-b")
+    again = Bindings.in_folder(tmp_path / "index")  # another process sees the same file
+    assert again.story_for("slack:C1") == "story-a"
+    assert again.story_for("slack:C1", "slack:C1:1.0") == "story-b"
+    assert again.story_for("slack:C1", "slack:C1:2.0") == "story-a"
+    again.bind("slack:C1", None)
+    assert bindings.channel_story("slack:C1") is None
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == ["bindings.json", "bindings.json.lock"]
+
+
+def test_parse_command():
+    from bot.slack_app import Command, from_slack, parse_command
+
+    assert parse_command("") == Command("help")
+    assert parse_command("stories") == Command("stories")
+    assert parse_command(f"use {STORY}") == Command("use", STORY)
+    assert parse_command("use of force by officers?") == Command("ask", "use of force by officers?")
+    assert parse_command("quotes from West") == Command("quotes", "West")
+    assert parse_command("check “a perfect storm”") == Command("check", "a perfect storm")
+    assert from_slack(f"<@{BOT_USER_ID}> a &lt;b&gt; &amp;amp;", BOT_USER_ID) == "a <b> &amp;"
