@@ -18,6 +18,7 @@ content words, and every person the question names must be in the story. Otherwi
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -28,13 +29,11 @@ import Stemmer
 
 from index.embed import Embedder
 from index.models import Hit, Quote, SearchResult, Story
-try:  # TEMP until index/quotes.py lands
-    from index.quotes import match_speaker
-except ImportError:  # pragma: no cover
-    def match_speaker(name, quotes):
-        return None
+from index.quotes import match_speaker
 from index.store import Snapshot, Store
 from index.text import words
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 MAX_QUESTION_CHARS = 1000
 _TOKEN_PATTERN = r"(?u)\b\w+\b"
@@ -106,6 +105,14 @@ class _State:
     bm25: bm25s.BM25 | None
     story_words: dict[str, set[str]]  # lower-cased words of each story (names check)
     id_to_row: dict[int, int]
+    para_tokens: list[frozenset[str]]  # stemmed tokens of each paragraph document
+    unit_types: dict[str, np.ndarray]  # answer type -> 1.0 where a unit holds such a fact
+    unit_quoted: np.ndarray  # share of each unit's characters inside quotation marks
+    df: dict[str, int]  # paragraphs containing each token
+
+    def idf(self, token: str) -> float:
+        n = len(self.para_tokens)
+        return float(np.log1p(n / max(self.df.get(token, 0), 0.5)))
 
 
 def _build_state(snap: Snapshot) -> _State:
@@ -122,7 +129,7 @@ def _build_state(snap: Snapshot) -> _State:
         for p in story.paragraphs:
             para_keys.append((sid, p.number))
             # Who speaks in a paragraph is part of what it is about ("What did Cox say?").
-            docs.append(" ".join([p.text, *sorted(speakers_in.get((sid, p.number), ()))]))
+            docs.append(p.text)
         para_story[sid] = (first, len(para_keys))
         story_words[sid] = set(words(" ".join([story.headline, story.byline, *(p.text for p in story.paragraphs)])))
     row_of = {k: i for i, k in enumerate(para_keys)}
@@ -138,23 +145,41 @@ def _build_state(snap: Snapshot) -> _State:
             para_units[unit_para[i]] = (i, j)
         i = j
     bm25 = None
+    para_tokens: list[frozenset[str]] = []
+    df: dict[str, int] = {}
     if docs:
         corpus = bm25s.tokenize(docs, token_pattern=_TOKEN_PATTERN, stopwords="en",
                                 stemmer=_STEMMER, show_progress=False)
+        inverse = {i: t for t, i in corpus.vocab.items()}
+        for ids in corpus.ids:
+            toks = frozenset(inverse[i] for i in ids)
+            para_tokens.append(toks)
+            for t in toks:
+                df[t] = df.get(t, 0) + 1
         bm25 = bm25s.BM25()
         bm25.index(corpus, show_progress=False)
     id_to_row = {int(x): i for i, x in enumerate(snap.unit_ids)}
-    return _State(snap, para_keys, para_story, unit_para, para_units, bm25, story_words, id_to_row)
+    texts = [snap.stories[u.story].paragraph(u.paragraph).text[u.start:u.end] for u in snap.units]
+    unit_types = {kind: np.array([bool(rx.search(t)) for t in texts], dtype=np.float32)
+                  for kind, rx in ANSWER_TYPES.items()}
+    unit_quoted = np.array([quoted_share(t) for t in texts], dtype=np.float32)
+    return _State(snap, para_keys, para_story, unit_para, para_units, bm25, story_words, id_to_row,
+                  para_tokens, unit_types, unit_quoted, df)
 
 
 class Searcher:
     """Answers questions from a :class:`Store`. Thread-safe; reloads when the index changes."""
 
     # Fusion and answerability parameters, tuned on the dev set (see ``storydesk eval``).
-    LEXICAL_WEIGHT = 0.35
+    LEXICAL_WEIGHT = 0.2
+    COVERAGE_WEIGHT = 0.1
+    ANSWER_TYPE_BONUS = 0.08
+    SPEAKER_BONUS = 0.3
+    QUOTE_BONUS = 0.05
+    EXCERPT_OVERLAP_WEIGHT = 0.3
+    DECLINE_COVERAGE_WEIGHT = 0.3
+    DECLINE_BELOW = 0.45
     ARCHIVE_CANDIDATES = 256
-    MIN_DENSE = 0.30
-    MIN_COVERAGE = 0.25
 
     def __init__(self, store: Store, embedder: Embedder):
         self.store = store
@@ -197,26 +222,29 @@ class Searcher:
         if not state.snap.stories:
             return SearchResult(q, story, False, "The index has no stories yet.", ())
 
-        q_tokens = _tokens(q)
-        q_vec = self.embedder.encode([q])[0]
-        rows = self._candidate_paragraphs(state, q_vec, q_tokens, story)
-        dense = self._dense(state, rows, q_vec)
-        lexical = self._lexical(state, rows, q_tokens)
-        scores = dense + self.LEXICAL_WEIGHT * lexical
-
-        routed = self._route_people(state, q, rows, story)
+        routed = self._route_people(state, q, story)
         if isinstance(routed, SearchResult):
             return routed
-        speaker_filter, wants_quote = routed
-        if speaker_filter is not None:
-            scores = scores + 1.0 * speaker_filter
-        order = np.argsort(-scores)
-        hits: list[Hit] = []
-        for idx in order[: max(k, 1)]:
-            hits.append(self._hit(state, rows[idx], q_vec, q_tokens, float(scores[idx]),
-                                  prefer_quote=wants_quote))
-        found, message = self._answerable(state, q, q_tokens, story, hits, float(dense[order[0]]),
-                                          speaker_filter is not None)
+        speaker, wants_quote, topic = routed
+
+        # With the speaker settled by routing, match on what they said, not on their name:
+        # otherwise the paragraph that introduces them outranks their own words.
+        q_tokens = _tokens(topic)
+        q_vec = self.embedder.encode([topic])[0]
+        rows = self._candidate_paragraphs(state, q_vec, q_tokens, story)
+        unit_scores = self._unit_scores(state, rows, q_vec, answer_type(q), speaker, wants_quote)
+        dense = np.array([unit_scores[r].max() if len(unit_scores[r]) else -1.0 for r in rows],
+                         dtype=np.float32)
+        coverage = self._coverage(state, rows, q_tokens)
+        scores = dense + self.LEXICAL_WEIGHT * self._lexical(state, rows, q_tokens) \
+            + self.COVERAGE_WEIGHT * coverage
+        order = np.argsort(-scores, kind="stable")
+        hits = [
+            self._hit(state, int(rows[i]), unit_scores[int(rows[i])], q_tokens, float(scores[i]))
+            for i in order[: max(k, 1)]
+        ]
+        found, message = self._answerable(state, q, story, hits, float(dense[order[0]]),
+                                          float(coverage[order[0]]), speaker is not None)
         return SearchResult(q, story, found, message, tuple(hits))
 
     def _candidate_paragraphs(self, state: _State, q_vec, q_tokens, story) -> np.ndarray:
@@ -234,14 +262,36 @@ class Searcher:
         rows.discard(-1)
         return np.array(sorted(rows), dtype=np.int64)
 
-    def _dense(self, state: _State, rows: np.ndarray, q_vec) -> np.ndarray:
-        out = np.zeros(len(rows), dtype=np.float32)
-        vecs = state.snap.vectors
-        for i, r in enumerate(rows):
+    def _unit_scores(self, state: _State, rows, q_vec, kind: str | None, speaker: str | None,
+                     wants_quote: bool) -> dict[int, np.ndarray]:
+        """Per paragraph, the score of each of its units: cosine plus answer-type and speaker cues."""
+        out: dict[int, np.ndarray] = {}
+        vecs, units, flags = state.snap.vectors, state.snap.units, state.unit_types
+        for r in rows:
             a, b = state.para_units[r]
-            if b > a:
-                out[i] = float(np.max(vecs[a:b] @ q_vec))
+            sims = vecs[a:b] @ q_vec
+            if kind is not None:
+                sims = sims + self.ANSWER_TYPE_BONUS * flags[kind][a:b]
+            if speaker is not None or wants_quote:
+                # Their own words count more than narrative that merely mentions them.
+                said = np.array([(units[u].speaker == speaker) if speaker else bool(units[u].speaker)
+                                 for u in range(a, b)], dtype=np.float32)
+                said *= 0.6 + 0.4 * state.unit_quoted[a:b]
+                sims = sims + (self.SPEAKER_BONUS if speaker else self.QUOTE_BONUS) * said
+            out[int(r)] = sims
         return out
+
+    def _coverage(self, state: _State, rows: np.ndarray, q_tokens: list[str]) -> np.ndarray:
+        """Share of the question's content words (idf-weighted) that each paragraph contains."""
+        content = [t for t in dict.fromkeys(q_tokens) if t not in _QUESTION_WORDS]
+        if not content:
+            return np.ones(len(rows), dtype=np.float32)
+        weights = np.array([state.idf(t) for t in content], dtype=np.float32)
+        total = float(weights.sum())
+        return np.array(
+            [sum(w for t, w in zip(content, weights) if t in state.para_tokens[r]) / total for r in rows],
+            dtype=np.float32,
+        )
 
     def _lexical(self, state: _State, rows: np.ndarray, q_tokens: list[str]) -> np.ndarray:
         if state.bm25 is None or not q_tokens:
@@ -252,56 +302,48 @@ class Searcher:
 
     # --- people ---------------------------------------------------------------------------
 
-    def _route_people(self, state: _State, q: str, rows: np.ndarray, story: str | None):
-        """Speaker routing: (per-row speaker boost or None, whether quoted sentences are wanted).
+    def _route_people(self, state: _State, q: str, story: str | None):
+        """Speaker routing: (speaker asked about or None, whether quotes are wanted, text to match).
 
-        Returns a not-found SearchResult when the question asks what a person said and nobody
-        of that name is quoted in the story.
+        Returns a not-found SearchResult when the question asks what a named person said and
+        nobody of that name is quoted in the story.
         """
         m = _WHAT_DID_X_SAY.match(q)
         wants_quote = bool(_WHO_SAID.match(q)) or bool(m)
         if not m:
-            return None, wants_quote
+            return None, wants_quote, q
         name = m.group("name").strip()
         quotes = self.quotes(story)
-        speaker = match_speaker(name, quotes)
+        speaker = match_speaker(name, quotes) if quotes else None
+        if speaker is None and quotes and story is not None and _is_person_name(name):
+            quoted = sorted({q_.speaker for q_ in quotes})
+            who = ", ".join(quoted) if quoted else "nobody"
+            return SearchResult(
+                q, story, False, f"No one named {name} is quoted in this story. Quoted: {who}.", ())
         if speaker is None:
-            if _proper_names(name) and story is not None:
-                quoted = sorted({q_.speaker for q_ in quotes})
-                who = ", ".join(quoted) if quoted else "nobody"
-                return SearchResult(
-                    q, story, False,
-                    f"No one named {name} is quoted in this story. Quoted: {who}.", ())
-            return None, wants_quote
-        boost = np.zeros(len(rows), dtype=np.float32)
-        for i, r in enumerate(rows):
-            a, b = state.para_units[r]
-            if any(state.snap.units[u].speaker == speaker for u in range(a, b)):
-                boost[i] = 1.0
-        return boost, True
+            return None, wants_quote, q
+        return speaker, wants_quote, q[: m.start("name")] + "they" + q[m.end("name"):]
 
     # --- hits and excerpts ----------------------------------------------------------------
 
-    def _hit(self, state: _State, row: int, q_vec, q_tokens, score: float, prefer_quote: bool) -> Hit:
+    def _hit(self, state: _State, row: int, unit_scores: np.ndarray, q_tokens, score: float) -> Hit:
+        """The paragraph as a hit, with its best sentence as the excerpt and that sentence's speaker."""
         sid, number = state.para_keys[row]
         story = state.snap.stories[sid]
         text = story.paragraph(number).text
         a, b = state.para_units[row]
         units = state.snap.units
+        q_set = set(q_tokens) - _QUESTION_WORDS
         best, best_score = None, -1e9
-        q_set = set(q_tokens)
-        for u in range(a, b):
+        for i, u in enumerate(range(a, b)):
             unit = units[u]
             if unit.start == 0 and unit.end == len(text) and b - a > 1:
                 continue  # the whole-paragraph unit: excerpts are sentences
-            sent = text[unit.start : unit.end]
-            overlap = len(q_set & set(_tokens(sent))) / max(len(q_set), 1)
-            s = float(state.snap.vectors[u] @ q_vec) + 0.3 * overlap
-            if prefer_quote and unit.speaker:
-                s += 0.05
+            overlap = len(q_set & set(_tokens(text[unit.start:unit.end]))) / max(len(q_set), 1)
+            s = float(unit_scores[i]) + self.EXCERPT_OVERLAP_WEIGHT * overlap
             if s > best_score:
                 best, best_score = unit, s
-        excerpt = text[best.start : best.end] if best else text
+        excerpt = text[best.start:best.end] if best else text
         speaker = best.speaker if best else ""
         role = ""
         if speaker:
@@ -310,23 +352,74 @@ class Searcher:
 
     # --- answerability --------------------------------------------------------------------
 
-    def _answerable(self, state: _State, q: str, q_tokens, story, hits, top_dense: float,
+    def _answerable(self, state: _State, q: str, story, hits, top_dense: float, coverage: float,
                     speaker_routed: bool) -> tuple[bool, str]:
         if not hits:
             return False, "The story doesn't say."
         scope_words = (state.story_words.get(story, set()) if story is not None
                        else set().union(*state.story_words.values()))
-        missing = [n for n in _proper_names(q) if not set(words(n)) & scope_words]
+        # A name the question is about that the story never mentions: nothing to answer from.
+        # Short capitalised tokens ("Lib Dem", "BBC") are often abbreviations: not checked.
+        missing = [n for n in _proper_names(q)
+                   if all(len(w) >= 4 for w in n.split()) and not set(words(n)) & scope_words]
         if missing:
-            return False, f"The story doesn't mention {', '.join(missing)}."
+            where = "this story" if story else "any indexed story"
+            return False, f"The story doesn't say: {', '.join(missing)} is not mentioned in {where}."
         if speaker_routed:
             return True, ""
-        content = [t for t in q_tokens if t not in _QUESTION_WORDS]
-        top_tokens = set(_tokens(hits[0].text))
-        coverage = (sum(t in top_tokens for t in content) / len(content)) if content else 1.0
-        if top_dense < self.MIN_DENSE or (coverage < self.MIN_COVERAGE and top_dense < 0.5):
+        kind = answer_type(q)
+        if kind is not None and not any(ANSWER_TYPES[kind].search(h.excerpt) for h in hits):
+            # "How many readers ...?" and no passage holds a number: the story doesn't say.
+            return False, f"The story doesn't say: no passage gives a {kind} for this."
+        if top_dense + self.DECLINE_COVERAGE_WEIGHT * coverage < self.DECLINE_BELOW:
             return False, "The story doesn't say. The closest passages are below, but they do not answer it."
         return True, ""
+
+
+# --- question analysis -----------------------------------------------------------------------
+
+_NUMBER_Q = re.compile(
+    r"\b(how (many|much|old|long|far|big|large|often|high|low|tall|fast)|what (proportion|percentage|"
+    r"share|number|age|score|price|amount|figure|sum|fee|value|fine)|how many)\b", re.IGNORECASE)
+_DATE_Q = re.compile(r"\b(when|what (date|year|day|month|time)|which (year|day|month|date)|since when)\b",
+                     re.IGNORECASE)
+_NUMBER = re.compile(
+    r"(\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|billion|half|twice|double|treble|dozen)\b)", re.IGNORECASE)
+_DATE = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|"
+    r"(last|next|this) (week|month|year|weekend)|(19|20)\d\d|\d+(st|nd|rd|th)?\b.{0,3}\b(day|week|month|year)s? ago)\b",
+    re.IGNORECASE)
+ANSWER_TYPES = {"number": _NUMBER, "date": _DATE}
+
+
+def quoted_share(sentence: str) -> float:
+    """Share of a sentence's characters inside double quotation marks (an unclosed mark runs to the end)."""
+    inside, count = False, 0
+    for i, ch in enumerate(sentence):
+        if ch in "“”\"":
+            inside = ch == "“" or (ch == '"' and not inside)
+            if ch == "”":
+                inside = False
+        elif inside:
+            count += 1
+    return count / max(len(sentence), 1)
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of fact a question wants, when its wording says so: ``date``, ``number`` or None."""
+    if _DATE_Q.search(question):
+        return "date"
+    if _NUMBER_Q.search(question):
+        return "number"
+    return None
+
+
+def _is_person_name(name: str) -> bool:
+    """True when ``name`` ends in a capitalised run ("Boris Johnson", "Lib Dem leader Charles Kennedy")."""
+    tokens = name.replace("’s", "").replace("'s", "").split()
+    return bool(tokens) and tokens[-1][:1].isupper() and tokens[-1] not in _NOT_NAMES
 
 
 def _proper_names(text: str) -> list[str]:
