@@ -207,7 +207,7 @@ def test_bad_signature_or_timestamp_is_401_and_posts_nothing(env: Env, forgery: 
         sig = env.key.sign(ts.encode() + body).signature.hex()
         resp = send(env, body.replace(b"Matt Cox", b"Matt Fox"), path=HASTY, timestamp=ts, signature=sig)
     elif forgery == "no headers":
-        resp = httpx.post(env.url + HASTY, content=body, headers={"Content-Type": "application/json"})
+        resp = httpx.post(env.url + HASTY, content=body, headers={"Content-Type": "application/json"}, timeout=120)
     elif forgery == "not hex":
         resp = send(env, body, path=HASTY, signature="zz" * 64)
     elif forgery == "stale":  # correctly signed, but replayed more than 5 minutes later
