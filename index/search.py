@@ -163,6 +163,7 @@ def _build_state(snap: Snapshot) -> _State:
     unit_types = {kind: np.array([bool(rx.search(t)) for t in texts], dtype=np.float32)
                   for kind, rx in ANSWER_TYPES.items()}
     unit_quoted = np.array([quoted_share(t) for t in texts], dtype=np.float32)
+
     return _State(snap, para_keys, para_story, unit_para, para_units, bm25, story_words, id_to_row,
                   para_tokens, unit_types, unit_quoted, df)
 
@@ -337,8 +338,6 @@ class Searcher:
         best, best_score = None, -1e9
         for i, u in enumerate(range(a, b)):
             unit = units[u]
-            if unit.start == 0 and unit.end == len(text) and b - a > 1:
-                continue  # the whole-paragraph unit: excerpts are sentences
             overlap = len(q_set & set(_tokens(text[unit.start:unit.end]))) / max(len(q_set), 1)
             s = float(unit_scores[i]) + self.EXCERPT_OVERLAP_WEIGHT * overlap
             if s > best_score:
@@ -368,7 +367,7 @@ class Searcher:
         if speaker_routed:
             return True, ""
         kind = answer_type(q)
-        if kind is not None and not any(ANSWER_TYPES[kind].search(h.excerpt) for h in hits):
+        if kind is not None and not any(ANSWER_TYPES[kind].search(h.text) for h in hits):
             # "How many readers ...?" and no passage holds a number: the story doesn't say.
             return False, f"The story doesn't say: no passage gives a {kind} for this."
         if top_dense + self.DECLINE_COVERAGE_WEIGHT * coverage < self.DECLINE_BELOW:
