@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 eval: index
-	$(BIN)/storydesk eval ../shared/eval/dev/seed_questions.jsonl ../shared/eval/dev/questions.jsonl ../shared/eval/dev/quotes.jsonl
+	$(BIN)/storydesk eval eval/bundled_questions.jsonl ../shared/eval/dev/seed_questions.jsonl ../shared/eval/dev/questions.jsonl ../shared/eval/dev/quotes.jsonl
 
 serve: index
 	$(BIN)/storydesk serve

@@ -244,8 +244,11 @@ class Searcher:
             self._hit(state, int(rows[i]), unit_scores[int(rows[i])], q_tokens, float(scores[i]))
             for i in order[: max(k, 1)]
         ]
+        kind = answer_type(q)
+        typed = kind is None or any(
+            ANSWER_TYPES[kind].search(self._paragraph_text(state, int(rows[i]))) for i in order[:5])
         found, message = self._answerable(state, q, story, hits, float(dense[order[0]]),
-                                          float(coverage[order[0]]), speaker is not None)
+                                          float(coverage[order[0]]), speaker is not None, typed, kind)
         return SearchResult(q, story, found, message, tuple(hits))
 
     def _candidate_paragraphs(self, state: _State, q_vec, q_tokens, story) -> np.ndarray:
@@ -351,8 +354,13 @@ class Searcher:
 
     # --- answerability --------------------------------------------------------------------
 
+    @staticmethod
+    def _paragraph_text(state: _State, row: int) -> str:
+        sid, number = state.para_keys[row]
+        return state.snap.stories[sid].paragraph(number).text
+
     def _answerable(self, state: _State, q: str, story, hits, top_dense: float, coverage: float,
-                    speaker_routed: bool) -> tuple[bool, str]:
+                    speaker_routed: bool, typed: bool, kind: str | None) -> tuple[bool, str]:
         if not hits:
             return False, "The story doesn't say."
         scope_words = (state.story_words.get(story, set()) if story is not None
@@ -366,9 +374,8 @@ class Searcher:
             return False, f"The story doesn't say: {', '.join(missing)} is not mentioned in {where}."
         if speaker_routed:
             return True, ""
-        kind = answer_type(q)
-        if kind is not None and not any(ANSWER_TYPES[kind].search(h.text) for h in hits):
-            # "How many readers ...?" and no passage holds a number: the story doesn't say.
+        if not typed:
+            # "How much does X earn?" and no close passage holds a sum: the story doesn't say.
             return False, f"The story doesn't say: no passage gives a {kind} for this."
         if top_dense + self.DECLINE_COVERAGE_WEIGHT * coverage < self.DECLINE_BELOW:
             return False, "The story doesn't say. The closest passages are below, but they do not answer it."
@@ -390,7 +397,16 @@ _DATE = re.compile(
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|"
     r"(last|next|this) (week|month|year|weekend)|(19|20)\d\d|\d+(st|nd|rd|th)?\b.{0,3}\b(day|week|month|year)s? ago)\b",
     re.IGNORECASE)
-ANSWER_TYPES = {"number": _NUMBER, "date": _DATE}
+_MONEY_Q = re.compile(
+    r"\b(how much (money|cash)|how much (does|did|do|is|was|will|would)\b.*\b(cost|costs|earn|earns|"
+    r"paid|pay|worth|spend|spent|charge|charged|raise|raised|fine|fined|sell|sold)\b|what (is|was|were) "
+    r"(the )?(\w+ )?(salary|salaries|pay|wage|wages|price|fee|fine|cost|value|bill|budget)\b|"
+    r"how much .* (salary|pay|wage))",
+    re.IGNORECASE)
+_MONEY = re.compile(
+    r"([£$€¥]\s?\d|\d\s?(p|pence|pounds?|dollars?|euros?|cents?|bn|billion|m|million|k)\b|"
+    r"\b(pounds?|dollars?|euros?)\b)", re.IGNORECASE)
+ANSWER_TYPES = {"money": _MONEY, "number": _NUMBER, "date": _DATE}
 
 
 def quoted_share(sentence: str) -> float:
@@ -407,7 +423,9 @@ def quoted_share(sentence: str) -> float:
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of fact a question wants, when its wording says so: ``date``, ``number`` or None."""
+    """The kind of fact a question wants, when its wording says so: ``money``, ``date``, ``number`` or None."""
+    if _MONEY_Q.search(question):
+        return "money"
     if _DATE_Q.search(question):
         return "date"
     if _NUMBER_Q.search(question):
