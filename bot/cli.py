@@ -161,6 +161,8 @@ def cmd_quotes(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.render_text import render_check
+
     desk = _open_desk(args)
     if args.story and not desk.has_story(args.story):
         return _fail(f"no story with id {args.story!r} in the index")
@@ -170,8 +172,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(asdict(result), ensure_ascii=False))
     else:
-        print(result.summary() if hasattr(result, "summary") else result)
-    return 0
+        print(render_check(result))
+    return 0 if result.verdict != "absent" else 1
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -197,7 +199,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_discord(args: argparse.Namespace) -> int:
     from bot.discord_app import register_commands
 
-    result = register_commands(_settings(args))
+    result = register_commands(_settings(args), guild_id=args.guild)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
@@ -261,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("discord", cmd_discord, "Discord utilities: 'register' the /story command.")
     p.add_argument("action", choices=["register"])
+    p.add_argument("--guild", help="register in one server only (appears at once; for testing)")
     return parser
 
 

@@ -83,3 +83,14 @@ def render_quotes(result: QuotesAnswer) -> str:
             mark = "“”" if q.kind == "direct" else "()"
             out.append(f"  ¶{paras} {mark[0]}{q.text}{mark[1]}")
     return "\n".join(out)
+
+
+def render_check(result) -> str:
+    """A quote check verdict for a fact-checker: verbatim, near (with the differences), or absent."""
+    if result.verdict == "absent":
+        return f"NOT IN THE STORY: “{result.words}” does not appear, even approximately."
+    who = f" — {result.speaker}" if result.speaker else " — not inside an attributed quote"
+    head = "VERBATIM" if result.verdict == "verbatim" else f"NEAR ({result.score:.0f}% similar)"
+    out = [f"{head}: ¶{result.paragraph} [{result.story}]{who}", f"   Story: “{result.matched}”"]
+    out.extend(f"   - {d}" for d in result.differences)
+    return "\n".join(out)
