@@ -21,11 +21,11 @@ def render_answer(answer: Answer, *, width: int = 88) -> str:
         if answer.hits:
             lines.append("Closest passages (they do not answer the question):")
     for i, hit in enumerate(answer.hits, start=1):
-        who = f"{_speaker_label(hit.speaker, hit.role)}: " if hit.speaker else ""
-        body = textwrap.fill(f"{who}{hit.excerpt}", width=width, initial_indent="   ",
-                             subsequent_indent="   ")
         lines.append(f"{i}. ¶{hit.paragraph} · {hit.headline} [{hit.story}]")
-        lines.append(body)
+        lines.append(textwrap.fill(hit.excerpt, width=width, initial_indent="   ",
+                                   subsequent_indent="   "))
+        if hit.speaker:
+            lines.append(f"   — {_speaker_label(hit.speaker, hit.role)}")
     return "\n".join(lines)
 
 
