@@ -178,6 +178,131 @@ _NAME_RUN = re.compile(rf"{_NAME_TOK}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_TOK})*")
 _OPEN_DQ = "“„«"
 _CLOSE_DQ = "”»"
 _WORD_CHAR = re.compile(r"[\w£$€%]")
+_STOP_LOWER = {w.lower() for w in _STOP}
+
+
+# --- descriptions before a name -----------------------------------------------------------------
+
+# Head nouns a description of a person or organisation ends in ("sports psychologist", "Arsenal
+# boss", "telecom regulator"): a role-like suffix or one of these words.
+_ROLE_SUFFIX = re.compile(
+    r"(?:er|or|ist|ian|man|men|woman|women|person|people|ant|ent|ee|eer|ess|ive|ary|ier|yer)$")
+_ROLE_NOUNS = {
+    "boss", "chief", "head", "star", "wife", "husband", "friend", "son", "daughter", "father",
+    "mother", "brother", "sister", "aunt", "uncle", "colleague", "coach", "captain", "mp", "mep",
+    "msp", "pm", "group", "firm", "company", "body", "charity", "union", "watchdog", "airline",
+    "bank", "network", "giant", "tank", "team", "side", "club", "party", "council", "agency",
+    "chain", "girlfriend", "boyfriend", "fiancee", "fiance", "widow", "nephew", "niece", "cousin",
+    "grandson", "granddaughter", "judge", "chef", "pilot", "guard", "pupil", "teen", "youth",
+    "child", "girl", "boy", "expert", "graduate", "candidate", "delegate", "advocate",
+    "magistrate", "diplomat", "envoy", "aide", "ally", "rival", "legend", "icon", "champion",
+    "hero", "counterpart", "peer", "deputy", "chair", "host", "guest", "fan", "model", "activist",
+    "pundit", "ace", "rookie", "forward", "referee", "athlete", "critic", "cleric", "chairwoman",
+    "principal", "headteacher", "head teacher", "official", "economist", "analyst", "spokesperson",
+    "police", "force", "regulator", "retailer", "operator", "provider", "maker", "insurer",
+    "lender", "supermarket", "broadcaster", "campaigner", "campaigners", "monopoly", "government",
+    "ministry", "department", "commission", "committee", "institute", "university", "school",
+    "association", "organisation", "organization", "federation", "authority", "trust", "service",
+    "psychologist", "player", "medic", "nurse", "doctor", "vicar", "priest", "rabbi", "imam",
+    "bishop", "counsel", "attorney", "prosecutor", "governor", "mayor", "premier", "king",
+    "queen", "prince", "princess", "lord", "general", "colonel", "sergeant", "constable",
+}
+_NOT_ROLE = {
+    "after", "under", "other", "over", "ever", "never", "whether", "rather", "later", "earlier",
+    "former", "latter", "either", "neither", "further", "together", "however", "another",
+    "number", "order", "letter", "paper", "matter", "murder", "border", "center", "centre",
+    "corner", "error", "chapter", "summer", "winter", "dinner", "power", "tower", "river",
+    "cover", "sector", "factor", "mirror", "floor", "door", "colour", "color", "honour",
+    "labour", "favour", "recent", "present", "event", "content", "extent", "element",
+    "statement", "comment", "moment", "payment", "agreement", "treatment", "percent", "incident",
+    "accident", "constant", "important", "significant", "instant", "plant", "want", "active",
+    "five", "alive", "archive", "drive", "motive", "initiative", "objective", "library", "salary",
+    "summary", "military", "human", "per", "cent", "evidence", "consent", "intent", "talent",
+    "government's", "weather", "whatever", "wherever", "whoever", "forever", "lower", "upper",
+    "inner", "outer", "offer", "answer", "super", "clever", "proper", "tender", "ordinary",
+    "necessary", "contrary", "temporary", "primary", "secondary", "anniversary", "documentary",
+    "itinerary", "mercury", "century", "country", "entry", "injury", "history", "story", "glory",
+    "commentary", "boundary", "vocabulary", "brewery", "dictionary", "bakery", "battery",
+    "recovery", "discovery", "delivery", "gallery", "mystery", "victory", "theory", "category",
+    "territory", "memory", "factory", "inventory", "directory", "trajectory", "laboratory",
+    "men's", "women's", "minor", "major", "prior", "senior", "junior", "interior", "exterior",
+    "superior", "inferior", "behavior", "behaviour", "humour", "rumour", "vapour", "tumour",
+    "armour", "endeavour", "harbour", "neighbour", "parlour", "flavour", "ardour", "vigour",
+}
+_DESC_STOP = (
+    _PREPS | _DETS | {"and", "or", "but", "nor", "so", "yet", "that", "who", "whom", "which",
+                      "whose", "to", "as", "than", "this", "these", "those", "he", "she", "it",
+                      "they", "we", "i", "you", "him", "them", "us", "me", "not", "no", "also",
+                      "has", "have", "had", "is", "was", "were", "are", "be", "been", "will",
+                      "would", "could", "should", "may", "might", "must", "can", "do", "does",
+                      "did", "if", "when", "while", "where", "then", "now", "only", "even",
+                      "just", "still", "yesterday", "today", "said", "says", "told", "my",
+                      "your", "our", "there", "here"}
+)
+# What may stand just before a description: it opens a noun phrase.
+_DESC_LEFT = _DETS | {"and", "or", "but", "this", "that", "my", "your", "our"} | (
+    _PREPS - {"to", "than", "like"})
+
+
+def _role_noun(word: str) -> bool:
+    """Could ``word`` head a description of a person or organisation ("psychologist", "boss")?"""
+    w = word.lower().strip("’'")
+    if not w.isalpha() and "-" not in w:
+        return False
+    w = w.split("-")[-1]
+    if w in _NOT_ROLE or len(w) < 3 and w not in ("mp", "pm"):
+        return False
+    return w in _ROLE_NOUNS or bool(_ROLE_SUFFIX.search(w)) and not _SPEECH_RE.fullmatch(w)
+
+
+def _premodifier(before: str, vocab: set[str] = frozenset(), keep_det: bool = False,
+                 proper: set[str] = frozenset()) -> str:
+    """The description right before a name: "Sports psychologist| Hugh Richards" -> "sports
+    psychologist", "fellow distance runner| Liz Yelling", "Liberal Democrat foreign affairs
+    spokesman| Sir Menzies Campbell". Empty unless the words form a noun phrase ending in a
+    role-like noun and opened by the sentence start, punctuation, a determiner or conjunction.
+    ``keep_det`` keeps a possessive determiner in front ("His wife").
+    """
+    words = re.findall(r"[^\s]+", before)
+    taken: list[str] = []
+    i = len(words) - 1
+    while i >= 0 and len(taken) < 6:
+        w = words[i]
+        core = w.strip("“”\"‘’'(),;:")
+        if core != w or not core or re.fullmatch(r"x+", core, re.IGNORECASE):
+            break
+        low = core.lower()
+        if low in _DESC_STOP or low in _STOP_LOWER or re.search(r"['’]s?$", core) or \
+                not re.fullmatch(r"[A-Za-z][\w\-&.]*", core):
+            break
+        if core[0].islower() and re.search(r"(?:ed|ly)$", low) and low not in ("red",):
+            break
+        if _SPEECH_RE.fullmatch(low) or low in ("explains", "argues", "believes", "thinks"):
+            break
+        taken.insert(0, core)
+        i -= 1
+    if taken and i > 0 and words[i] in ("of", "for", "at"):
+        # "director of telecoms research| Tony Lavender": the head comes before the "of".
+        outer = _premodifier(" ".join(words[:i]) + " ", vocab, keep_det, proper)
+        if outer:
+            return f"{outer} {words[i]} {' '.join(taken)}"
+    if not taken or not _role_noun(taken[-1]) or not taken[-1][0].islower() and \
+            taken[-1].lower() not in {r.lower() for r in _RANKS} and taken[-1] != "MP":
+        return ""
+    left = words[i] if i >= 0 else ""
+    lcore = left.strip("“”\"‘’'(")
+    if left and not (re.search(r"[,;:.!?\"“”()‘’—–-]$", left) or lcore.lower() in _DESC_LEFT
+                     or re.search(r"['’]s?$", lcore) or _SPEECH_RE.fullmatch(lcore.lower())
+                     or lcore in _STOP):
+        return ""
+    # Lower the sentence-initial capital of an ordinary word ("Sports psychologist").
+    if (not left or left[-1] in ".!?") and taken[0] not in proper and (
+            len(taken) > 1 and taken[1][0].islower() or taken[0].lower() in vocab):
+        taken[0] = taken[0][0].lower() + taken[0][1:]
+    desc = " ".join(taken)
+    if keep_det and lcore.lower() in ("his", "her", "their", "its"):
+        desc = f"{lcore} {desc}"
+    return desc
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -493,6 +618,8 @@ class _Reader:
         for t in self.texts:
             vocab.update(w for w in re.findall(r"\b[a-z][a-z’'\-]+\b", t))
         self.registry = _Registry(vocab)
+        # Capitalised words met mid-sentence: proper names even when they open a sentence.
+        self.proper = {w for t in self.texts for w in re.findall(r"(?<=[a-z,] )([A-Z][\w\-]+)", t)}
         self.segments = _find_segments(self.texts)
         self.sentences: list[_Sentence] = []
         self.last_speaker: _Entity | None = None
@@ -525,23 +652,9 @@ class _Reader:
                     if ent.kind == "unknown":
                         ent.kind = "org"
                 role = " ".join(t for t in titles if t not in _HONORIFICS and t not in _KEEP_TITLES)
-                pre = re.search(r"((?:[A-Za-z][\w\-]*\s+){1,3})$", before)
-                if pre and not m.start() <= lead:
-                    words = [w for w in pre.group(1).split() if w.islower() or w[0].isupper()]
-                    words = [w for w in words if w.lower() not in _PREPS and w.lower() not in
-                             ("and", "but", "said", "says", "told", "by", "that", "the", "a", "an")]
-                    desc = " ".join(w for w in words if w.islower())
-                    if re.search(r"(?:ed|ing)\b|\b(?:says|tells|adds|claims|warns)\b", desc):
-                        desc = ""
-                    if desc and desc not in ent.descriptions and not _VERBISH.search(desc):
-                        ent.descriptions.append(desc)
-                elif m.start() <= lead and a > 0:
-                    desc = sent[:a].strip().lower()
-                    ranks = {r.lower() for r in _RANKS | _HONORIFICS | _KEEP_TITLES}
-                    if all(w in ranks for w in desc.split()):
-                        desc = ""
-                    if 0 < len(desc.split()) <= 3 and desc not in ent.descriptions:
-                        ent.descriptions.append(desc)
+                desc = _premodifier(before, self.registry.vocabulary, proper=self.proper)
+                if desc and desc not in ent.descriptions:
+                    ent.descriptions.append(desc)
                 out.append(_Mention(s0 + a, s0 + b, ent, oblique, poss, role))
         return out
 
@@ -645,6 +758,7 @@ class _Reader:
             head = re.sub(r"^(?:(?:But|And|So|Meanwhile|Now|Then|Also)\s+)+", "", head)
             if all(w in _HONORIFICS or w in _KEEP_TITLES or w in _RANKS for w in head.split()):
                 head = ""
+            head = _role_head(head)
             role_bits = [b for b in (m.role, head if re.search(r"[a-z]", head) else "") if b]
             if tail.startswith(("of", "from", "at")):
                 role_bits.append(tail)
@@ -659,7 +773,7 @@ class _Reader:
             desc = desc[0].lower() + desc[1:]
             ent = self._description(desc, sentence)
             if ent:
-                if desc not in ent.descriptions:
+                if desc not in ent.descriptions and _good_description(desc, ent):
                     ent.descriptions.append(desc)
                 return ent, "", desc
             return None, "", desc
@@ -842,7 +956,12 @@ class _Reader:
                 continue
             rest = text[v.end():sent.end]
             m = re.match(r"(?:\s+[^,.]*?)?\s+that\s+(.+)$", rest) if "told" in v.group() else None
-            said = m.group(1) if m else re.sub(r"^\s*(?:on \w+\s+|that\s+)?", "", rest)
+            if m:
+                said = m.group(1)
+            elif re.match(r"(?:told|tells)\b", v.group()):
+                said = ""  # "X told the Commons on Tuesday": the words told come before
+            else:
+                said = re.sub(r"^\s*(?:on \w+\s+|that\s+)?", "", rest)
             said = said.strip()
             if len(said.split()) < 4:
                 # "..., Mr Straw said.": the reported words come first.
@@ -853,6 +972,8 @@ class _Reader:
                 continue
             sent.speakers.append(ent)
             self.last_speaker = ent
+            if role and not ent.role:
+                ent.role = role
             self.indirect.append((sent, ent, said.rstrip(". "), role, alias))
             break
         acc = re.search(r"\baccording to\s+", masked[sent.start:sent.end])
@@ -898,6 +1019,42 @@ class _Reader:
         return [q for _, q in out]
 
 
+def _role_head(head: str) -> str:
+    """The appositive/title part of the words before a subject's name, or "".
+
+    "Sports psychologist" and "Radcliffe's best friend and fellow distance runner" stay;
+    "Reminded that", "The", "But" and narrative like "The move comes after telecom regulator"
+    are cut to the description they end in, if any.
+    """
+    pm = _premodifier(head + " ", keep_det=True)
+    if not pm:
+        return ""
+    rest = head[: len(head) - len(pm)] if head.endswith(pm) else ""
+    if re.fullmatch(r"(?:[A-Z][\w\-.]*\s+){0,3}[A-Z][\w\-.]*['’]s?\s+", rest):
+        return head  # "Eli Lilly's chief medical officer"
+    m = re.fullmatch(r"((?:[A-Z][\w\-]*['’]s\s+)?(?:[a-z][\w\-]*\s+){1,3})and\s+", rest)
+    if m:
+        words = m.group(1).split()
+        if all(w.lower() not in _DESC_STOP for w in words) and _role_noun(words[-1]):
+            return head
+    if pm[0].islower() and rest == "" and head[:1].isupper():
+        pm = head[: len(pm)]  # keep the capital the story gave it ("Sports psychologist")
+    return pm
+
+
+def _good_description(desc: str, ent: _Entity) -> bool:
+    """Is ``desc`` a real way of referring to ``ent`` ("the Arsenal boss", not "the letter")?"""
+    words = re.findall(r"[\w\-’']+", re.split(r"\s(?:of|for|at)\s", desc)[0])
+    if not words or words[-1].lower() in _DESC_STOP:
+        return False
+    if not _role_noun(words[-1]):
+        return False
+    if ent.kind == "org" and re.search(r"spokes|representative|official|source|lawyer",
+                                       words[-1].lower()):
+        return False
+    return True
+
+
 def _join_roles(bits: Sequence[str]) -> str:
     """Join role fragments, dropping repeats, relative clauses and leading conjunctions."""
     out: list[str] = []
@@ -928,7 +1085,7 @@ def _aliases(ent: _Entity) -> tuple[str, ...]:
     seen: list[str] = []
     toks = [t for t in canon.split() if t not in _KEEP_TITLES]
     forms = list(ent.names) + ([toks[-1]] if len(toks) > 1 and ent.kind != "org" else [])
-    forms += ent.descriptions
+    forms += [d for d in ent.descriptions if _good_description(d, ent)]
     for f in forms:
         if f != canon and f not in seen:
             seen.append(f)
