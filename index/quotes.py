@@ -1120,34 +1120,159 @@ _TITLE_WORDS = re.compile(
 def _fold_name(name: str) -> str:
     name = unicodedata.normalize("NFKD", name)
     name = "".join(c for c in name if not unicodedata.combining(c))
+    name = re.sub(r"['’]s\b", "", name)
     name = _TITLE_WORDS.sub("", name.strip().lower())
     return re.sub(r"[^a-z0-9 ]+", " ", name).strip()
 
 
-def match_speaker(name: str, quotes: Sequence[Quote], threshold: float = 80.0) -> str | None:
-    """The canonical speaker a user-typed ``name`` means ("Ms West", "jesica west", "cox").
+# Description words: abbreviations spelled out, and head nouns that mean the same job.
+_DESC_ABBREV = {
+    "lib": "liberal", "dem": "democrat", "dems": "democrats", "tory": "conservative",
+    "tories": "conservative", "govt": "government", "gov": "government", "dept": "department",
+    "exec": "executive", "det": "detective", "insp": "inspector", "supt": "superintendent",
+    "ch": "chief", "sgt": "sergeant", "sec": "secretary", "spokeswoman": "spokesman",
+    "spokesperson": "spokesman", "spokespeople": "spokesman", "democratic": "democrat",
+    "cllr": "councillor", "prof": "professor", "ceo": "chief executive",
+    "md": "managing director", "pm": "prime minister",
+}
+_SAME_JOB = [
+    {"boss", "chief", "head", "manager", "executive", "chairman", "chairwoman", "chair",
+     "director", "leader", "president", "principal", "headteacher", "coach"},
+    {"spokesman", "representative", "official"},
+    {"detective", "inspector", "officer", "policeman", "policewoman", "superintendent",
+     "constable", "sergeant", "police"},
+    {"lawyer", "solicitor", "barrister", "attorney", "counsel", "advocate"},
+    {"star", "singer", "musician", "rocker"},
+    {"runner", "athlete"},
+    {"mp", "politician", "member"},
+]
+_DESC_SKIP = {"the", "a", "an", "of", "for", "at", "in", "on", "to", "and", "his", "her", "its",
+              "their", "s", "said", "who", "with", "from", "by"}
 
-    Titles are ignored; the name is compared with each speaker's canonical name, surname and
-    aliases using rapidfuzz (full-string and token-set similarity); ``None`` when nothing scores
-    ``threshold`` or more.
+
+def _desc_tokens(text: str) -> list[str]:
+    """Folded content words of a description, abbreviations spelled out."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = re.sub(r"['’]s\b", "", text)
+    out: list[str] = []
+    for w in re.findall(r"[a-z0-9]+", text):
+        out.extend(_DESC_ABBREV.get(w, w).split())
+    return [w for w in out if w not in _DESC_SKIP]
+
+
+def _word_match(q: str, words: set[str], head: bool = False) -> bool:
+    """Does query word ``q`` match one of ``words``: exactly, by abbreviation prefix ("lib" ->
+    "liberal"), by a small misspelling, or (for the head noun) as the same job ("boss"/"chief")?"""
+    if q in words:
+        return True
+    if head and any(q in g and words & g for g in _SAME_JOB):
+        return True
+    for w in words:
+        if len(q) >= 3 and len(w) > len(q) and w.startswith(q) and not head:
+            return True
+        if len(q) >= 5 and len(w) >= 5 and fuzz.ratio(q, w) >= 85:
+            return True
+    return False
+
+
+def _is_name_form(form: str) -> bool:
+    """A proper name ("Jessica West", "Ms West", "Runnymede Trust"), not a description."""
+    toks = form.split()
+    return bool(toks) and all(t[:1].isupper() or t in ("van", "de", "von", "der", "al", "of")
+                              for t in toks) and not all(
+        t in _RANKS or _role_noun(t) and t[0].islower() for t in toks) and not all(
+        t in _RANKS or t.lower() in _ROLE_NOUNS for t in toks)
+
+
+def _name_matches(query: str, key: str, **_: object) -> float:
+    """Similarity of a typed name and a speaker's name form, both folded (0-100).
+
+    Two or more typed words must agree on the surname (small misspellings allowed) and on the
+    first name or its initial: "Michael Howard" is not "Michael Ancram", "Sir Alex" is not
+    "Sir Menzies Campbell".
+    """
+    q, k = query.split(), key.split()
+    if not q or not k:
+        return 0.0
+    if q == k:
+        return 100.0
+    if len(q) == 1:
+        return _name_score(query, key)
+    if len(k) == 1:
+        return 0.0  # a full name is checked against full names, first name included
+    surname = fuzz.ratio(q[-1], k[-1])
+    first = fuzz.ratio(q[0], k[0])
+    if surname >= 80 and (first >= 75 or (len(q[0]) == 1 and q[0] == k[0][0])):
+        return (surname + first) / 2
+    if set(q) == set(k):
+        return 95.0
+    return 0.0
+
+
+def match_speaker(name: str, quotes: Sequence[Quote], threshold: float = 80.0) -> str | None:
+    """The canonical speaker a user-typed ``name`` means, or ``None`` if no one quoted fits.
+
+    Names first: titles ignored, compared with each speaker's canonical name, surname and name
+    aliases with rapidfuzz ("Ms West", "jesica west", "cox"); a typed full name must agree on
+    surname and first name, so "Michael Howard" never falls back to "Michael Ancram". Then
+    descriptions ("the sports psychologist", "the Lib Dem foreign affairs spokesman", "BT's
+    boss") against each speaker's roles and description aliases: the head noun must match (the
+    same job counts: boss = chief = manager) and every other word must match the speaker's
+    descriptions or name (abbreviations and small misspellings allowed). A description that
+    fits two speakers equally is ambiguous and gives ``None``.
     """
     query = _fold_name(name)
     if not query:
         return None
-    choices: dict[str, str] = {}
+    names: dict[str, str] = {}
+    descs: dict[str, set[str]] = {}
+    own: dict[str, set[str]] = {}
     for q in quotes:
+        descs.setdefault(q.speaker, set())
+        own.setdefault(q.speaker, set()).update(_desc_tokens(q.speaker))
         for form in (q.speaker, *q.aliases):
             key = _fold_name(form)
-            if key and key not in ("he", "she", "they"):
-                choices.setdefault(key, q.speaker)
-    if not choices:
+            if not key or key in ("he", "she", "they"):
+                continue
+            if form == q.speaker or _is_name_form(form):
+                names.setdefault(key, q.speaker)
+                own[q.speaker].update(key.split())
+            else:
+                descs[q.speaker].update(_desc_tokens(form))
+        if q.role:
+            descs[q.speaker].update(_desc_tokens(q.role))
+    if not names:
         return None
-    if query in choices:
-        return choices[query]
-    best = process.extractOne(query, list(choices), scorer=_name_score)
+    if query in names:
+        return names[query]
+    best = process.extractOne(query, list(names), scorer=_name_matches)
     if best and best[1] >= threshold:
-        return choices[best[0]]
-    return None
+        return names[best[0]]
+    return _match_description(name, descs, own)
+
+
+def _match_description(text: str, descs: dict[str, set[str]], own: dict[str, set[str]]
+                       ) -> str | None:
+    """The one speaker whose roles/descriptions fit a typed description, else ``None``."""
+    words = _desc_tokens(text)
+    if not words:
+        return None
+    head, rest = words[-1], words[:-1]
+    scored: list[tuple[float, str]] = []
+    for speaker, dwords in descs.items():
+        if not dwords or not _word_match(head, dwords, head=True):
+            continue
+        pool = dwords | own.get(speaker, set())
+        if not all(_word_match(w, pool) for w in rest):
+            continue
+        scored.append((sum(w in pool for w in words), speaker))
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        return None
+    return scored[0][1]
 
 
 def _name_score(a: str, b: str, **_: object) -> float:
