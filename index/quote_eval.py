@@ -9,7 +9,8 @@
 
 Text is compared after NFKC normalisation, lower-casing, and folding quote marks, dashes and
 punctuation to spaces. Run ``python -m index.quote_eval`` for per-story and overall figures on
-the dev set.
+the dev set, ``-v`` to list misses, wrong speakers and extras, ``--gold FILE`` to score another
+gold file of the same format (stories are looked up in the archive corpus by id).
 """
 
 from __future__ import annotations
@@ -116,10 +117,18 @@ def _find_story_file(story_id: str) -> Path | None:
 
 
 def main(argv: Sequence[str] = ()) -> int:
-    """Print per-story and overall figures on the dev gold quotes."""
+    """Print per-story and overall figures on the dev gold quotes (or ``--gold FILE``)."""
     from index.quotes import extract_quotes
 
-    gold = [json.loads(line) for line in (EVAL_DIR / "quotes.jsonl").read_text().splitlines()
+    argv = list(argv)
+    gold_file = EVAL_DIR / "quotes.jsonl"
+    if "--gold" in argv:
+        i = argv.index("--gold")
+        if i + 1 >= len(argv):
+            print("usage: python -m index.quote_eval [-v] [--gold FILE]", file=sys.stderr)
+            return 2
+        gold_file = Path(argv[i + 1])
+    gold = [json.loads(line) for line in gold_file.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     verbose = "-v" in argv
     stories = sorted({g["story"] for g in gold})

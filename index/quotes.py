@@ -127,7 +127,17 @@ _ORG_WORDS = {
     "Coalition", "Movement", "Campaign", "Project", "Watch", "Forum", "Today", "Radio", "Channel",
     "Television", "TV", "BBC", "ITV", "Securities", "Holdings", "Motors", "Energy", "Labour",
     "Conservatives", "Tories", "Greens", "Democrats", "Reform", "Liberty", "Amnesty", "Met",
+    "Networks", "Systems", "Technologies", "Technology", "Pharmaceuticals", "Industries",
+    "Airline", "Communications", "Telecom", "Entertainment", "Records", "Studios", "Games",
+    "Software", "Electronics", "Group's", "Yard", "Reserve", "Treasury", "Exchange", "Markets",
+    "Ministry's", "Council's", "Agency's",
 }
+# Countries and places that the capitalisation rules would take for organisations.
+_PLACES = set(
+    "US USA UK EU UN Britain America Europe Asia Africa China Japan India France Germany Russia "
+    "Canada Australia Iraq Iran Israel Spain Italy Ireland Scotland Wales England Brazil Mexico "
+    "Pakistan Afghanistan Syria Turkey Korea Egypt London Washington Paris Brussels Moscow "
+    "Beijing Tokyo Toronto Dublin Edinburgh Manchester".split())
 _ORG_DESC = re.compile(
     r"\b(?:company|firm|group|regulator|watchdog|monopoly|letter|statement|think[- ]tank|trust|"
     r"charity|organisation|organization|union|council|party|government|ministry|department|"
@@ -491,7 +501,8 @@ class _Registry:
             if name == ent.name or name in ent.names or toks == etoks:
                 best = ent
                 break
-            if len(toks) == 1 and ent.kind != "org" and toks[0] in (etoks[-1], etoks[0]):
+            if len(toks) == 1 and (ent.kind != "org" and toks[0] in (etoks[-1], etoks[0])
+                                   or ent.kind == "org" and toks[0] == etoks[0]):
                 best = ent
                 break
             if len(toks) > len(etoks) and len(etoks) == 1 and etoks[0] in (toks[0], toks[-1]):
@@ -655,6 +666,11 @@ class _Reader:
                 desc = _premodifier(before, self.registry.vocabulary, proper=self.proper)
                 if desc and desc not in ent.descriptions:
                     ent.descriptions.append(desc)
+                if desc and not ent.gender and ent.kind != "person" and _ORG_DESC.fullmatch(
+                        desc.split()[-1].lower()) and not desc.lower().endswith(("spokesman",
+                                                                                "spokeswoman",
+                                                                                "spokesperson")):
+                    ent.kind = "org"  # "telecoms equipment maker Nortel Networks"
                 out.append(_Mention(s0 + a, s0 + b, ent, oblique, poss, role))
         return out
 
@@ -701,6 +717,11 @@ class _Reader:
         wants_org = bool(_ORG_DESC.search(low)) and not re.search(r"\bspokes", low)
         if re.search(r"\bspokes\w+$", low):
             wants_org = True
+            # "Scotland Yard said ... A spokesman said": the body that has just spoken.
+            for s in reversed(self.sentences[-3:]):
+                for e in (*reversed(s.speakers), s.subject):
+                    if e is not None and e.kind != "person" and not e.gender:
+                        return e
         if indefinite and not wants_org:
             return None  # resolved forward, from the next sentence
         pool = list(reversed(self.registry.recent))
@@ -721,7 +742,12 @@ class _Reader:
             return max(recent, key=lambda e: (self.counts.get(id(e), 0) + (2 if e is last_subj
                                                                             else 0)))
         pool = [e for e in pool if e.kind == "org"] or [e for e in pool if not e.personish()]
-        return pool[0] if pool else None
+        if not pool:
+            return None
+        # "both the US and Canada ... The company also said": a country is not a company.
+        if not re.search(r"\b(?:government|country|nation|state|authorities)\b", low):
+            pool = [e for e in pool if e.name not in _PLACES] or pool
+        return pool[0]
 
     def _subject_of_chunk(self, chunk: str, offset: int, sentence: _Sentence
                           ) -> tuple[_Entity | None, str, str]:
@@ -827,9 +853,17 @@ class _Reader:
         m = re.match(r"\s*([^,.;:]+)", rest)
         if not m:
             return None, "", ""
-        for men in sentence.mentions:
-            if vend <= men.start < vend + m.end(1):
-                return men.entity, "", ""
+        inside = [men for men in sentence.mentions if vend <= men.start < vend + m.end(1)]
+        if inside:
+            # "said Nortel president and chief executive Bill Owens": the name the phrase ends
+            # in, not an organisation or possessive that qualifies it ("of Ovum" is oblique).
+            heads = [men for men in inside if not men.oblique and not men.possessive]
+            last = heads[-1] if heads else inside[0]
+            if last is not inside[0] and last.entity.kind != "org" and \
+                    re.fullmatch(r"[\sa-z\-]*", masked[inside[0].end:last.start]):
+                role = masked[inside[0].start:last.start].strip()
+                return last.entity, role, ""
+            return inside[0].entity, "", ""
         phrase = m.group(1).strip()
         if phrase.lower() in ("he", "she"):
             return self._pronoun(phrase, sentence, vend), "", ""
@@ -951,6 +985,9 @@ class _Reader:
         """Reported speech without marks: "X told the committee that ..."."""
         text = self.texts[sent.para]
         for v in _REPORTING.finditer(masked, sent.start, sent.end):
+            if re.search(r"\b(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?$",
+                         masked[sent.start:v.start()]):
+                continue  # "The files are believed to contain ...": passive, nobody speaks
             ent, role, alias = self._verb_subject(masked, sent, v.start())
             if ent is None:
                 continue
@@ -1084,7 +1121,9 @@ def _aliases(ent: _Entity) -> tuple[str, ...]:
     canon = _canonical(ent)
     seen: list[str] = []
     toks = [t for t in canon.split() if t not in _KEEP_TITLES]
-    forms = list(ent.names) + ([toks[-1]] if len(toks) > 1 and ent.kind != "org" else [])
+    # The surname alone only for a person: "Networks" is no name for Nortel Networks.
+    person = ent.kind == "person" or ent.gender is not None
+    forms = list(ent.names) + ([toks[-1]] if len(toks) > 1 and person else [])
     forms += [d for d in ent.descriptions if _good_description(d, ent)]
     for f in forms:
         if f != canon and f not in seen:
