@@ -1262,8 +1262,6 @@ def match_speaker(name: str, quotes: Sequence[Quote], threshold: float = 80.0) -
     fits two speakers equally is ambiguous and gives ``None``.
     """
     query = _fold_name(name)
-    if not query:
-        return None
     names: dict[str, str] = {}
     descs: dict[str, set[str]] = {}
     own: dict[str, set[str]] = {}
@@ -1285,10 +1283,11 @@ def match_speaker(name: str, quotes: Sequence[Quote], threshold: float = 80.0) -
         return None
     if query in names:
         return names[query]
-    best = process.extractOne(query, list(names), scorer=_name_matches)
-    if best and best[1] >= threshold:
-        return names[best[0]]
-    return _match_description(name, descs, own)
+    if query:
+        best = process.extractOne(query, list(names), scorer=_name_matches)
+        if best and best[1] >= threshold:
+            return names[best[0]]
+    return _match_description(name, descs, own)  # "the superintendent" folds to no name
 
 
 def _match_description(text: str, descs: dict[str, set[str]], own: dict[str, set[str]]
