@@ -29,8 +29,20 @@ continuation paragraph), not syntax, so a statistical parser buys little. The st
 4. *Entities.* Capitalised name runs (honorifics and ranks stripped; Sir/Dame/Lord kept) are
    linked within the story by surname, first name and title gender; pronouns resolve to the most
    recent gender-compatible person, subject first; definite descriptions ("the Arsenal boss",
-   "the think tank") to the most recent person or organisation; indefinite ones ("a headteacher
-   has warned") to the person named in the next sentence.
+   "the think tank") to the most recent person or organisation ("the spokesman" to the body that
+   has just spoken; a country is never "the company"); indefinite ones ("a headteacher has
+   warned") to the person named in the next sentence.
+5. *Aliases and roles.* Only real references: name forms, and descriptions that form a noun
+   phrase ending in a role-like noun, opened by the sentence start, punctuation, a determiner or
+   a conjunction ("Sports psychologist| Hugh Richards", "director of telecoms research| Tony
+   Lavender"); never the narrative before a name ("his feud with", "Reminded that", "explains",
+   "held by the"), nor documents that speak for someone ("the letter"). Roles must contain a
+   role noun or be an affiliation ("of Thames Valley Police").
+
+``match_speaker`` matches typed names (surname and first name must both agree for a full name,
+so "Michael Howard" is never "Michael Ancram") and then descriptions against roles and
+description aliases ("the Lib Dem foreign affairs spokesman", "BT's boss"); an ambiguous
+description gives ``None``.
 
 Measured on the dev gold (``python -m index.quote_eval``: 8 BBC archive stories, 107 gold direct
 quotes of 4+ words): recall 1.000, found with the right speaker 1.000, precision 1.000 (85/85
@@ -209,7 +221,7 @@ _ROLE_NOUNS = {
     "hero", "counterpart", "peer", "deputy", "chair", "host", "guest", "fan", "model", "activist",
     "pundit", "ace", "rookie", "forward", "referee", "athlete", "critic", "cleric", "chairwoman",
     "principal", "headteacher", "head teacher", "official", "economist", "analyst", "spokesperson",
-    "police", "force", "regulator", "retailer", "operator", "provider", "maker", "insurer",
+    "police", "force", "lead", "veteran", "regulator", "retailer", "operator", "provider", "maker", "insurer",
     "lender", "supermarket", "broadcaster", "campaigner", "campaigners", "monopoly", "government",
     "ministry", "department", "commission", "committee", "institute", "university", "school",
     "association", "organisation", "organization", "federation", "authority", "trust", "service",
@@ -306,7 +318,8 @@ def _premodifier(before: str, vocab: set[str] = frozenset(), keep_det: bool = Fa
                      or lcore in _STOP):
         return ""
     # Lower the sentence-initial capital of an ordinary word ("Sports psychologist").
-    if (not left or left[-1] in ".!?") and taken[0] not in proper and (
+    if (not left or left[-1] in ".!?") and taken[0] not in proper and taken[0][1:].islower() \
+            and taken[0] not in _ORG_WORDS and (
             len(taken) > 1 and taken[1][0].islower() or taken[0].lower() in vocab):
         taken[0] = taken[0][0].lower() + taken[0][1:]
     desc = " ".join(taken)
@@ -1079,6 +1092,15 @@ def _role_head(head: str) -> str:
     return pm
 
 
+def _real_role(text: str) -> bool:
+    """A title or appositive: some word of it is a role noun, and it has no speech verb."""
+    if _SPEECH_RE.search(text):
+        return False
+    if re.match(r"(?:of|from|at)\s", text):
+        return True  # an affiliation: "of Thames Valley Police"
+    return any(_role_noun(w) or w in _RANKS for w in re.findall(r"[\w\-’']+", text))
+
+
 def _good_description(desc: str, ent: _Entity) -> bool:
     """Is ``desc`` a real way of referring to ``ent`` ("the Arsenal boss", not "the letter")?"""
     words = re.findall(r"[\w\-’']+", re.split(r"\s(?:of|for|at)\s", desc)[0])
@@ -1099,6 +1121,8 @@ def _join_roles(bits: Sequence[str]) -> str:
         b = re.sub(r"^(?:(?:but|and|so|meanwhile|now|then)\s+)+", "", b.strip(" ,"), flags=re.I)
         if not b or re.match(r"(?:who|which|whose|that)\b", b) or len(b.split()) > 12:
             continue
+        if not _real_role(b):
+            continue  # ", however," / ", for example," / "of Britain said Ofsted boss ..."
         if not any(b.lower() in o.lower() for o in out):
             out = [o for o in out if o.lower() not in b.lower()]
             out.append(b)
