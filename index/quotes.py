@@ -1289,6 +1289,7 @@ def match_speaker(name: str, quotes: Sequence[Quote], threshold: float = 80.0) -
     names: dict[str, str] = {}
     descs: dict[str, set[str]] = {}
     own: dict[str, set[str]] = {}
+    phrases: dict[str, set[tuple[str, ...]]] = {}
     for q in quotes:
         descs.setdefault(q.speaker, set())
         own.setdefault(q.speaker, set()).update(_desc_tokens(q.speaker))
@@ -1303,6 +1304,10 @@ def match_speaker(name: str, quotes: Sequence[Quote], threshold: float = 80.0) -
                 descs[q.speaker].update(_desc_tokens(form))
         if q.role:
             descs[q.speaker].update(_desc_tokens(q.role))
+            phrases.setdefault(q.speaker, set()).update(
+                tuple(_desc_tokens(r)) for r in q.role.split(","))
+        phrases.setdefault(q.speaker, set()).update(
+            tuple(_desc_tokens(a)) for a in q.aliases if not _is_name_form(a))
     if not names:
         return None
     if query in names:
@@ -1311,11 +1316,11 @@ def match_speaker(name: str, quotes: Sequence[Quote], threshold: float = 80.0) -
         best = process.extractOne(query, list(names), scorer=_name_matches)
         if best and best[1] >= threshold:
             return names[best[0]]
-    return _match_description(name, descs, own)  # "the superintendent" folds to no name
+    return _match_description(name, descs, own, phrases)  # "the superintendent": no name
 
 
-def _match_description(text: str, descs: dict[str, set[str]], own: dict[str, set[str]]
-                       ) -> str | None:
+def _match_description(text: str, descs: dict[str, set[str]], own: dict[str, set[str]],
+                       phrases: dict[str, set[tuple[str, ...]]] | None = None) -> str | None:
     """The one speaker whose roles/descriptions fit a typed description, else ``None``."""
     words = _desc_tokens(text)
     if not words:
@@ -1333,7 +1338,11 @@ def _match_description(text: str, descs: dict[str, set[str]], own: dict[str, set
         return None
     scored.sort(reverse=True)
     if len(scored) > 1 and scored[0][0] == scored[1][0]:
-        return None
+        # A tie goes to the one speaker whose role is exactly what was typed ("the
+        # Superintendent": Superintendent Cox, not Det Ch Supt Haines); otherwise ambiguous.
+        tied = [sp for sc, sp in scored if sc == scored[0][0]]
+        exact = [sp for sp in tied if tuple(words) in (phrases or {}).get(sp, set())]
+        return exact[0] if len(exact) == 1 else None
     return scored[0][1]
 
 

@@ -474,7 +474,7 @@ def test_match_speaker_descriptions_on_real_stories(dev_quotes, sid, name, want)
     ("howard-hits-back-at-mongrel-jibe", "Tony Blair"),
     ("howard-hits-back-at-mongrel-jibe", "Charles Kennedy"),
     ("bt-offers-equal-access-to-rivals", "Boris Johnson"),
-    ("bt-offers-equal-access-to-rivals", "the chief executive"),  # two of them: ambiguous
+    ("guantanamo-four-free-in-weeks", "the Home Secretary"),  # Straw is Foreign Secretary
     ("blogger-grounded-by-her-airline", "Jesica West"),
 ])
 def test_match_speaker_rejects_people_not_quoted(dev_quotes, sid, name) -> None:
@@ -486,7 +486,8 @@ def test_match_speaker_bundled_story_names_and_descriptions(bundled) -> None:
     for name in ("Ms West", "west", "Jesica West", "the headteacher", "the Ark Walworth principal"):
         assert match_speaker(name, quotes) == "Jessica West", name
     assert match_speaker("the detective chief superintendent", quotes) == "Caroline Haines"
-    assert match_speaker("the superintendent", quotes) is None  # Cox and Haines: ambiguous
+    # Both are superintendents; only Cox's title is exactly that.
+    assert match_speaker("the Superintendent", quotes) == "Matt Cox"
     assert match_speaker("the think tank", quotes) == "Runnymede Trust"
     for name in ("Boris Johnson", "Sadiq Khan", "Mark Rowley"):
         assert match_speaker(name, quotes) is None, name
