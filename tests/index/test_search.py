@@ -1,0 +1,244 @@
+"""Search quality on real questions: the bundled story, negatives, the archive, question checks.
+
+The questions are worded the way a reporter would ask them, not copied from the story. Paragraph
+numbers are those of the cleaned story (¶1 = "The Metropolitan Police’s decision ...").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.indexer import ingest
+from index.ingest import load_story
+from index.search import MAX_QUESTION_CHARS, QuestionError, Searcher, validate_question
+from index.store import Store
+from index.text import sentences
+
+STORY = "met-police-safer-schools-officers"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "bbc-2005"
+
+# question -> (acceptable top paragraphs, speaker of the top excerpt or None when not a quote)
+ANSWERABLE = [
+    ("Who called the decision catastrophic?", {2, 9}, "Jessica West"),
+    ("What did Matt Cox tell the Assembly?", {16}, "Matt Cox"),
+    ("What did Omar Alleyne-Lawler say?", {11}, "Omar Alleyne-Lawler"),
+    ("When did the Met scrap the role?", {4}, None),
+    ("What proportion of young people said the officer made them feel less safe?", {14}, None),
+    ("Who leads policing in Enfield?", {22}, "Caroline Haines"),
+    ("Since when have schools had their own police officers?", {3}, None),
+    ("What share of Londoners backed having officers in schools?", {13}, None),
+    ("What percentage of young people felt safer with an officer?", {14}, None),
+    ("How long was the Enfield officer jailed for?", {21}, None),
+    ("What does the Runnymede Trust want?", {23}, None),
+    ("What did Caroline Russell warn about?", {19}, "Caroline Russell"),
+    ("What risk did Caroline Russell see of criminalising children?", {20}, "Caroline Russell"),
+    ("Where is Jessica West headteacher?", {2}, "Jessica West"),
+    ("What did the Superintendent say the officers would do now?", {16}, "Matt Cox"),
+]
+
+# Reasonable questions the system gets wrong today: kept visible, not weakened.
+ANSWERABLE_MISSES = [
+    pytest.param("How did the Enfield policing lead describe the officer's crimes?", {22}, "Caroline Haines",
+                 marks=pytest.mark.xfail(strict=False, reason=(
+                     "search quality (since f7600ca): the role 'policing lead for Enfield' no longer "
+                     "routes to Caroline Haines; ¶9 outranks ¶22"))),
+    pytest.param("How many specialist officers did the Met take out of schools?", {1, 16}, None,
+                 marks=pytest.mark.xfail(strict=False, reason=(
+                     "search quality: ranks ¶15 above ¶1/¶16, the paragraphs with '371 officers'"))),
+    pytest.param("Where does Jessica West work?", {2}, "Jessica West",
+                 marks=pytest.mark.xfail(strict=False, reason=(
+                     "answerability: ¶2 (principal of Ark Walworth Academy) ranks first but the "
+                     "answer is declined (found False)"))),
+]
+
+UNANSWERABLE = [
+    "What did Boris Johnson say about school officers?",
+    "How much is a safer schools officer paid?",
+    "What did Sadiq Khan say about the decision?",
+    "How much does the scheme cost?",
+]
+
+UNANSWERABLE_MISSES = [
+    pytest.param(q, marks=pytest.mark.xfail(strict=False, reason=f"answerability: {why}"))
+    for q, why in [
+        ("Who is the mayor of London?", "answered from ¶13 ('the Mayor’s Office for Policing')"),
+        ("What is the name of the Met Commissioner?", "answered from ¶7 ('a named officer')"),
+        ("When will the officers return to schools?", "answered from ¶23; the story gives no date"),
+    ]
+]
+
+# Only in the donation appeal that cleaning drops: must be declined and never quoted.
+APPEAL_QUESTIONS = [
+    "How much do supporters pay per month?",
+    "How can I donate?",
+    "What do annual supporters get?",
+    "Can I get a print copy of the paper by post?",
+]
+APPEAL_TEXT = ("donat", "supporters", "per month", "direct debit", "Pay Pal", "print copy",
+               "news deserts", "Choose the news")
+
+
+@pytest.fixture(scope="module")
+def searcher(desk) -> Searcher:
+    return desk.searcher
+
+
+def _verbatim(result, searcher) -> None:
+    """Every hit quotes the stored story: full paragraph text, excerpt a slice of it."""
+    stories = searcher.stories()
+    for hit in result.hits:
+        story = stories[hit.story]
+        assert hit.headline == story.headline
+        assert hit.text == story.paragraph(hit.paragraph).text
+        assert hit.excerpt and hit.excerpt in hit.text
+
+
+@pytest.mark.parametrize("question,paragraphs,speaker", ANSWERABLE + ANSWERABLE_MISSES)
+def test_bundled_story_question_is_answered_with_the_right_paragraph(searcher, question, paragraphs, speaker):
+    result = searcher.search(question, story=STORY)
+    assert result.found, result.message
+    top = result.hits[0]
+    assert top.story == STORY
+    assert top.paragraph in paragraphs, [(h.paragraph, h.excerpt[:60]) for h in result.hits]
+    if speaker is not None:
+        assert top.speaker == speaker
+    _verbatim(result, searcher)
+    # Asked across the whole index (only the bundled story here) the answer is the same.
+    assert searcher.search(question).hits[0].paragraph == top.paragraph
+
+
+def test_catastrophic_answer_shows_her_words(searcher):
+    top = searcher.search("Who called the decision catastrophic?", story=STORY).hits[0]
+    assert "catastrophic" in top.excerpt
+    assert top.role  # the quote index knows who she is (principal of Ark Walworth Academy)
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE + UNANSWERABLE_MISSES)
+def test_bundled_story_unanswerable_question_is_declined(searcher, question):
+    result = searcher.search(question, story=STORY)
+    assert not result.found, [(h.paragraph, h.excerpt[:60]) for h in result.hits]
+    assert result.message.startswith(("The story doesn't say", "No one named"))
+
+
+def test_person_never_quoted_is_named_in_the_message(searcher):
+    result = searcher.search("What did Boris Johnson say about school officers?", story=STORY)
+    assert not result.found and result.hits == ()
+    assert "Boris Johnson" in result.message and "Jessica West" in result.message
+
+
+@pytest.mark.parametrize("question", APPEAL_QUESTIONS)
+def test_donation_appeal_is_never_answered_from(searcher, question):
+    result = searcher.search(question, story=STORY, k=5)
+    assert not result.found, [(h.paragraph, h.excerpt[:60]) for h in result.hits]
+    for hit in result.hits:
+        for fragment in APPEAL_TEXT:
+            assert fragment.lower() not in hit.text.lower(), (hit.paragraph, fragment)
+    _verbatim(result, searcher)
+
+
+def test_k_limits_the_number_of_ranked_hits(searcher):
+    for k in (1, 3, 5):
+        hits = searcher.search("Who called the decision catastrophic?", story=STORY, k=k).hits
+        assert len(hits) == k
+        assert len({h.paragraph for h in hits}) == k
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+# --- question checks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question,match", [
+    ("", "empty"), ("   \n\t ", "empty"), (None, "empty"),
+    ("x" * (MAX_QUESTION_CHARS + 1), "1,001 characters"),
+])
+def test_bad_questions_get_a_clear_error(searcher, question, match):
+    with pytest.raises(QuestionError, match=match):
+        validate_question(question)
+    with pytest.raises(QuestionError, match=match):
+        searcher.search(question, story=STORY)
+
+
+def test_a_question_of_exactly_the_limit_is_accepted(searcher):
+    q = ("Why did the Met remove officers from schools? " * 40)[:MAX_QUESTION_CHARS]
+    assert validate_question("  " + q + "  ") == q.strip()
+    assert searcher.search(q, story=STORY).hits
+
+
+def test_unknown_story_is_a_question_error(searcher):
+    with pytest.raises(QuestionError, match="no-such-story"):
+        searcher.search("Who called the decision catastrophic?", story="no-such-story")
+
+
+def test_empty_index_says_so(embedder, fresh_index):
+    result = Searcher(Store.open(fresh_index), embedder).search("Who called the decision catastrophic?")
+    assert not result.found and result.hits == () and "no stories" in result.message
+
+
+# --- many stories in one index ---------------------------------------------------------------
+
+ARCHIVE = {
+    "business/ailing-eurodisney-vows-turnaround.txt": "How many people visit the Paris theme park each year?",
+    "politics/abbas-will-not-tolerate-attacks.txt": "Which country does Israel accuse of involvement in the Tel Aviv nightclub bombing?",
+    "tech/anti-spam-laws-bite-spammer-hard.txt": "Why did the self-styled king of spam seek bankruptcy protection?",
+    "sport/agassi-fear-for-melbourne.txt": "What injury made Agassi quit the Kooyong Classic?",
+    "entertainment/actress-roberts-takes-spider-role.txt": "Who will voice the goose in Charlotte's Web?",
+}
+ARCHIVE_EXTRA = ["business/absa-and-barclays-talks-continue.txt", "sport", "tech", "entertainment"]
+
+
+@pytest.fixture(scope="module")
+def archive_searcher(tmp_path_factory, embedder, bundled_story):
+    """An index of the bundled story plus 8 real archive articles (read-only corpus)."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"archive corpus not present at {CORPUS}")
+    files = [CORPUS / rel for rel in ARCHIVE]
+    extra = [CORPUS / "business" / "absa-and-barclays-talks-continue.txt"]
+    for section in ("sport", "tech"):
+        extra.append(sorted((CORPUS / section).glob("*.txt"))[10])
+    files += [f for f in extra if f not in files]
+    if not all(f.is_file() for f in files):
+        pytest.skip("archive corpus is missing some of the chosen articles")
+    root = tmp_path_factory.mktemp("archive-index")
+    report = ingest(Store.open(root), embedder, [bundled_story, *(load_story(f) for f in files)])
+    assert len(report.added) == 1 + len(files)
+    return Searcher(Store.open(root), embedder)
+
+
+@pytest.mark.parametrize("rel,question", list(ARCHIVE.items()))
+def test_archive_wide_question_finds_the_right_story(archive_searcher, rel, question):
+    sid = Path(rel).stem
+    result = archive_searcher.search(question)
+    assert result.found, result.message
+    assert result.hits[0].story == sid, [(h.story, h.paragraph) for h in result.hits]
+    _verbatim(result, archive_searcher)
+    scoped = archive_searcher.search(question, story=sid)
+    assert scoped.hits[0].story == sid
+    assert (scoped.hits[0].paragraph, scoped.hits[0].excerpt) == (result.hits[0].paragraph, result.hits[0].excerpt)
+
+
+def test_archive_answers_cite_a_sentence_not_the_whole_paragraph(archive_searcher):
+    for question in ARCHIVE.values():
+        hit = archive_searcher.search(question).hits[0]
+        spans = sentences(hit.text)
+        assert hit.excerpt in hit.text
+        assert hit.excerpt in {sp.text for sp in spans}  # one whole sentence of the paragraph
+        if len(spans) > 1:
+            assert len(hit.excerpt) < len(hit.text)
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "excerpt choice: the right paragraph (¶2) but the excerpt is its first sentence "
+    "('She will voice Charlotte ...'), not the one naming the goose's voice"))
+def test_archive_excerpt_is_the_sentence_that_answers(archive_searcher):
+    hit = archive_searcher.search("Who will voice the goose in Charlotte's Web?").hits[0]
+    assert "Oprah Winfrey will voice a goose" in hit.excerpt
+
+
+def test_scoped_search_never_leaves_its_story(archive_searcher):
+    result = archive_searcher.search("What injury made Agassi quit the Kooyong Classic?", story=STORY)
+    assert result.hits and all(h.story == STORY for h in result.hits)
+    assert not result.found
+    wide = archive_searcher.search("Who called the decision catastrophic?")
+    assert wide.hits[0].story == STORY and wide.hits[0].speaker == "Jessica West"
