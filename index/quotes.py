@@ -1380,8 +1380,12 @@ def speaker_for(quotes: Sequence[Quote], paragraph: int, sentence: str) -> Quote
         qt = _norm(q.text)
         if not qt:
             continue
-        if target in qt or qt in target:
+        if target in qt:
             score = 1.0
+        elif qt in target:
+            # The quote lies inside the sentence: the more of it the quote covers, the likelier
+            # the sentence is that speaker's (a scare-quoted word must not outweigh a full quote).
+            score = 0.5 + 0.5 * len(qt) / len(target)
         else:
             tw, qw = set(target.split()), set(qt.split())
             small = min(len(tw), len(qw))
