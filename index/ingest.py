@@ -207,8 +207,11 @@ def _parse_html(text: str) -> tuple[CleanStory, str, str]:
                                       include_tables=False)
     if doc is None or doc.body is None:
         raise IngestError("no article text found in the HTML")
+    headline = normalise_whitespace(doc.title or "") or None
     blocks = ["".join(el.itertext()) for el in doc.body.iter("p", "quote", "item", "head")]
-    clean = clean_blocks(blocks, headline=normalise_whitespace(doc.title or "") or None)
+    # trafilatura hands back the article's <h1> as a body block too: it is the headline, not ¶1.
+    blocks = [b for b in blocks if normalise_whitespace(b) != headline]
+    clean = clean_blocks(blocks, headline=headline)
     if doc.author and not clean.byline:
         clean.byline = normalise_whitespace(doc.author)
     return clean, doc.date or "", doc.url or ""

@@ -48,6 +48,8 @@ _QUESTION_WORDS = {
     "they", "he", "she", "his", "her", "them", "as", "s", "there", "any", "according", "would",
     "could", "should", "will", "can", "not", "no", "than", "into", "over", "after", "before",
 }
+# Query tokens are stemmed ("does" -> "doe", "many" -> "mani"): filter on the stems too.
+_QUESTION_STEMS = _QUESTION_WORDS | set(_STEMMER.stemWords(sorted(_QUESTION_WORDS)))
 _SAY_VERBS = (
     r"say|said|tell|told|call|called|think|claim|claimed|warn|warned|describe|described|add|"
     r"argue|admit|mean|reveal|suggest|insist|accuse|comment|announce|promise|predict|believe|feel"
@@ -160,7 +162,7 @@ def _build_state(snap: Snapshot) -> _State:
         bm25.index(corpus, show_progress=False)
     id_to_row = {int(x): i for i, x in enumerate(snap.unit_ids)}
     texts = [snap.stories[u.story].paragraph(u.paragraph).text[u.start:u.end] for u in snap.units]
-    unit_types = {kind: np.array([bool(rx.search(t)) for t in texts], dtype=np.float32)
+    unit_types = {kind: np.array([_type_strength(kind, rx, t) for t in texts], dtype=np.float32)
                   for kind, rx in ANSWER_TYPES.items()}
     unit_quoted = np.array([quoted_share(t) for t in texts], dtype=np.float32)
 
@@ -175,10 +177,10 @@ class Searcher:
     LEXICAL_WEIGHT = 0.2
     COVERAGE_WEIGHT = 0.1
     ANSWER_TYPE_BONUS = 0.08
-    SPEAKER_BONUS = 0.3
+    SPEAKER_BONUS = 1.0  # asked what X said: X's own words come first, ranked by relevance
     QUOTE_BONUS = 0.05
     EXCERPT_OVERLAP_WEIGHT = 0.3
-    DECLINE_COVERAGE_WEIGHT = 0.3
+    DECLINE_COVERAGE_WEIGHT = 0.4
     DECLINE_BELOW = 0.45
     ARCHIVE_CANDIDATES = 256
 
@@ -287,7 +289,7 @@ class Searcher:
 
     def _coverage(self, state: _State, rows: np.ndarray, q_tokens: list[str]) -> np.ndarray:
         """Share of the question's content words (idf-weighted) that each paragraph contains."""
-        content = [t for t in dict.fromkeys(q_tokens) if t not in _QUESTION_WORDS]
+        content = [t for t in dict.fromkeys(q_tokens) if t not in _QUESTION_STEMS]
         if not content:
             return np.ones(len(rows), dtype=np.float32)
         weights = np.array([state.idf(t) for t in content], dtype=np.float32)
@@ -337,7 +339,7 @@ class Searcher:
         text = story.paragraph(number).text
         a, b = state.para_units[row]
         units = state.snap.units
-        q_set = set(q_tokens) - _QUESTION_WORDS
+        q_set = set(q_tokens) - _QUESTION_STEMS
         best, best_score = None, -1e9
         for i, u in enumerate(range(a, b)):
             unit = units[u]
@@ -420,6 +422,15 @@ def quoted_share(sentence: str) -> float:
         elif inside:
             count += 1
     return count / max(len(sentence), 1)
+
+
+def _type_strength(kind: str, rx: re.Pattern, text: str) -> float:
+    """1.0 where a sentence holds a fact of that kind; 0.5 for a number only in words ("four walls")."""
+    if not rx.search(text):
+        return 0.0
+    if kind == "number" and not re.search(r"\d", text):
+        return 0.5
+    return 1.0
 
 
 def answer_type(question: str) -> str | None:

@@ -195,11 +195,15 @@ class Store:
             first, _ = story_rows.get(u.story, (i, i))
             story_rows[u.story] = (first, i + 1)
         faiss_path = self.root / f"vectors-{generation}.faiss"
+        index = None
         if faiss_path.exists():
-            index = vector_index.load(faiss_path)
-            if index.ntotal != len(units):  # not this generation's file: never trust it
-                index = vector_index.build(vectors, unit_ids)
-        else:
+            try:
+                index = vector_index.load(faiss_path)
+            except RuntimeError:  # truncated or corrupt: SQLite holds the vectors, rebuild
+                index = None
+            if index is not None and index.ntotal != len(units):  # not this generation's file
+                index = None
+        if index is None:
             index = vector_index.build(vectors, unit_ids)
         return Snapshot(generation, stories, quotes, unit_ids, units, vectors, story_rows, index)
 

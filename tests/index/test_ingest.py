@@ -146,9 +146,6 @@ def test_html_page_gives_headline_byline_date_url_and_body_without_furniture(tmp
     assert all("\n" not in p.text and "  " not in p.text for p in story.paragraphs)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG index/ingest.py _parse_html: the article's <h1> comes back from trafilatura as a 'head' "
-    "block and is numbered as ¶1, repeating the headline; drop body blocks equal to the headline"))
 def test_html_headline_is_not_repeated_as_first_paragraph(tmp_path):
     story = load_story(_write(tmp_path / "cycle-lanes.html", HTML))
     assert story.paragraphs[0].text.startswith("Hackney Council has approved")

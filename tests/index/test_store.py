@@ -274,10 +274,6 @@ def test_stale_faiss_file_of_the_wrong_size_is_not_trusted(tmp_path, embedder, f
     assert hit.story == "zoo"
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "BUG index/store.py Store.snapshot: vector_index.load(faiss_path) on a corrupt/truncated "
-    "vectors-<gen>.faiss raises faiss RuntimeError instead of rebuilding from SQLite; wrap the load "
-    "in try/except RuntimeError and fall back to vector_index.build(vectors, unit_ids)"))
 def test_corrupt_faiss_file_is_rebuilt_from_sqlite(tmp_path, embedder, fresh_index):
     ingest(Store.open(fresh_index), embedder, [_story(tmp_path, "zoo", ZOO)])
     path = fresh_index / "vectors-1.faiss"
