@@ -99,8 +99,12 @@ class Embedder:
         dim = get_dim() or DIMENSION
         return cls(model, ModelInfo(MODEL_NAME, sha, int(dim)))
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Embed ``texts``; sentence-transformers sorts by length so batches carry little padding."""
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Embed ``texts``; sentence-transformers sorts by length so batches carry little padding.
+
+        32 per batch measured fastest here (3,444 archive sentences: 27.0 s at 32, 29.3 s at 64,
+        35.7 s at 128 on 2 cores).
+        """
         if not texts:
             return np.zeros((0, self.info.dimension), dtype=np.float32)
         with self._lock:
