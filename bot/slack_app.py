@@ -22,6 +22,7 @@ so slow searches never hold up an ack. Every failure reaches the user as "Someth
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import threading
@@ -52,7 +53,7 @@ Message = dict[str, Any]
 Reply = Callable[[Message], None]
 
 ACK_WORKERS = 16  # bolt's pool only runs listener bodies, which ack and hand off at once
-ANSWER_WORKERS = 4  # searches are CPU-bound; more threads would only queue inside the model
+ANSWER_WORKERS = 1  # searches are CPU-bound (torch uses both cores): more threads only add GIL contention for acks
 
 
 # --------------------------------------------------------------------------- commands
@@ -112,11 +113,23 @@ def new_ref() -> str:
 # --------------------------------------------------------------------------- plumbing
 
 
+def _lower_priority() -> None:
+    """Make the calling worker thread yield the CPU to ack threads (Linux: per-thread nice).
+
+    Acks must go out within Slack's 3 s even while answers keep both cores busy.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not permitted: plain priority
+        pass
+
+
 class TrackedPool(ThreadPoolExecutor):
     """A thread pool that knows when it is idle (for graceful shutdown and deterministic tests)."""
 
-    def __init__(self, max_workers: int, name: str) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix=name)
+    def __init__(self, max_workers: int, name: str, *, background: bool = False) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=name,
+                         initializer=_lower_priority if background else None)
         self._pending = 0
         self._idle = threading.Condition()
 
@@ -210,7 +223,7 @@ class SlackSurface:
         self.bindings = bindings
         self.app = app
         self.listener_pool = listener_pool
-        self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer")
+        self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
         self._seen = SeenKeys()
 
     # ------------------------------------------------------------------ registration

@@ -50,6 +50,7 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    at: float = field(default_factory=time.time)  # when it arrived (the benchmark's answer latency)
 
     @property
     def text(self) -> str:
