@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 
 import bm25s
+from bm25s.stopwords import STOPWORDS_EN
 import numpy as np
 import Stemmer
 
@@ -88,11 +89,13 @@ def validate_question(question: str) -> str:
     return q
 
 
+_STOPWORDS = frozenset(STOPWORDS_EN)
+_TOKEN_RE = re.compile(_TOKEN_PATTERN)
+
+
 def _tokens(text: str) -> list[str]:
-    return bm25s.tokenize(
-        [text], token_pattern=_TOKEN_PATTERN, stopwords="en", stemmer=_STEMMER,
-        return_ids=False, show_progress=False,
-    )[0]
+    """bm25s's tokenisation (same pattern, stopwords and stemmer) without its batch overhead."""
+    return _STEMMER.stemWords([w for w in _TOKEN_RE.findall(text.lower()) if w not in _STOPWORDS])
 
 
 @dataclass
@@ -106,6 +109,8 @@ class _State:
     para_units: list[tuple[int, int]]  # paragraph row -> [first, last) unit rows
     bm25: bm25s.BM25 | None
     story_words: dict[str, set[str]]  # lower-cased words of each story (names check)
+    speakers: tuple[Quote, ...]  # one quote per distinct speaker record, for archive-wide routing
+    all_words: set[str]  # union of story_words
     id_to_row: dict[int, int]
     para_tokens: list[frozenset[str]]  # stemmed tokens of each paragraph document
     unit_types: dict[str, np.ndarray]  # answer type -> 1.0 where a unit holds such a fact
@@ -166,7 +171,12 @@ def _build_state(snap: Snapshot) -> _State:
                   for kind, rx in ANSWER_TYPES.items()}
     unit_quoted = np.array([quoted_share(t) for t in texts], dtype=np.float32)
 
-    return _State(snap, para_keys, para_story, unit_para, para_units, bm25, story_words, id_to_row,
+    distinct: dict[tuple, Quote] = {}
+    for quotes in snap.quotes.values():
+        for quote in quotes:
+            distinct.setdefault((quote.speaker, quote.role, quote.aliases), quote)
+    return _State(snap, para_keys, para_story, unit_para, para_units, bm25, story_words,
+                  tuple(distinct.values()), set().union(*story_words.values()), id_to_row,
                   para_tokens, unit_types, unit_quoted, df)
 
 
@@ -319,7 +329,10 @@ class Searcher:
         if not m:
             return None, wants_quote, q
         name = m.group("name").strip()
-        quotes = self.quotes(story)
+        if story is None and not _is_person_name(name):
+            # Across the archive "the minister" could be anyone: search by content instead.
+            return None, wants_quote, q
+        quotes = self.quotes(story) if story is not None else list(state.speakers)
         speaker = match_speaker(name, quotes) if quotes else None
         if speaker is None and quotes and story is not None and _is_person_name(name):
             quoted = sorted({q_.speaker for q_ in quotes})
@@ -365,8 +378,7 @@ class Searcher:
                     speaker_routed: bool, typed: bool, kind: str | None) -> tuple[bool, str]:
         if not hits:
             return False, "The story doesn't say."
-        scope_words = (state.story_words.get(story, set()) if story is not None
-                       else set().union(*state.story_words.values()))
+        scope_words = state.story_words.get(story, set()) if story is not None else state.all_words
         # A name the question is about that the story never mentions: nothing to answer from.
         # Short capitalised tokens ("Lib Dem", "BBC") are often abbreviations: not checked.
         missing = [n for n in _proper_names(q)
