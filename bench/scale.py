@@ -31,20 +31,23 @@ def synthetic(n: int, seed: int = 7) -> np.ndarray:
 def _variants(n: int):
     import faiss
 
+    from index import vectors  # the parameters the store uses
+
     nlist = int(4 * np.sqrt(n))
 
     def flat():
         return faiss.IndexFlatIP(DIM)
 
     def hnsw():
-        index = faiss.IndexHNSWFlat(DIM, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
+        index = faiss.IndexHNSWFlat(DIM, vectors.HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = vectors.HNSW_EF_CONSTRUCTION
         return index
 
     def ivf():
         return faiss.index_factory(DIM, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
 
-    return [("Flat", flat, None), ("HNSW32", hnsw, ("efSearch", 64)), (f"IVF{nlist}", ivf, ("nprobe", 16))]
+    return [("Flat", flat, None), (f"HNSW{vectors.HNSW_M}", hnsw, ("efSearch", vectors.HNSW_EF_SEARCH)),
+            (f"IVF{nlist}", ivf, ("nprobe", 16))]
 
 
 def run(quick: bool, results: Results) -> list[Row]:
