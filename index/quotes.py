@@ -46,8 +46,13 @@ description gives ``None``.
 
 Measured on the dev gold (``python -m index.quote_eval``: 8 BBC archive stories, 107 gold direct
 quotes of 4+ words): recall 1.000, found with the right speaker 1.000, precision 1.000 (85/85
-system direct quotes of 4+ words), after tuning on those stories and spot checks of about a dozen
-other archive articles. The bundled story's 14 direct quotes are pinned in
+system direct quotes of 4+ words), after tuning on those stories. On two sets we annotated
+independently afterwards (``eval/heldout/quotes-{a,b}.jsonl``, 12 other archive stories, 55 gold
+quotes), first measured untouched: speaker recall 0.786 and 0.630, precision 0.762 and 0.739;
+after fixing the patterns they exposed (possessive before the speaker, "it said", "the company"
+as the body that spoke, passive "were told", "says X." then a bare quote, unisex first names,
+"the Argentine", "Radio 1"): 0.964 and 1.000, precision 1.000 and 1.000. Expect unseen stories
+to land between those two pairs of figures. The bundled story's 14 direct quotes are pinned in
 ``tests/index/test_quotes.py``. Runs in about a millisecond per story; no model is loaded.
 Libraries: ``re`` (standard library) and ``rapidfuzz`` (fuzzy speaker-name matching).
 """
@@ -78,7 +83,8 @@ _SPEECH = (
     r"recalled|concede|concedes|conceded|express|expressed|expressing|ask|asks|asked|complain|"
     r"complains|complained|pledge|pledged|promise|promised|vow|vowed|boast|boasted|joke|joked|"
     r"maintain|maintains|maintained|conclude|concluded|quoted|points out|pointed out|"
-    r"branded|dismissed|condemned|criticised|praised|hailed|blasted|slammed|labelled"
+    r"branded|dismissed|condemned|criticised|praised|hailed|blasted|slammed|labelled|"
+    r"caution|cautions|cautioned|observed|observes|pointing out"
 )
 _SPEECH_RE = re.compile(rf"\b(?:{_SPEECH})\b")
 # Verbs that introduce reported speech well enough to make an indirect quote of what follows.
@@ -98,30 +104,33 @@ _RANKS = {
     "Mayor", "Editor", "Manager", "Coach", "Executive", "Officer", "Spokesman", "Spokeswoman",
     "Ambassador", "Prime", "Premier", "Analyst", "Solicitor", "Barrister", "Chef", "Bishop",
     "Archbishop", "Pope", "Prince", "Princess", "King", "Queen", "Dean", "Principal", "Headteacher",
+    "Magistrate", "Coroner", "Sheriff", "Mayor", "Magistrates",
 }
 _MALE_WORDS = {"Mr", "Sir", "Lord", "Baron", "King", "Prince", "husband", "father", "son",
                "brother", "boyfriend", "himself", "grandfather", "uncle"}
 _FEMALE_WORDS = {"Mrs", "Ms", "Miss", "Dame", "Lady", "Baroness", "Queen", "Princess", "wife",
                  "mother", "daughter", "sister", "girlfriend", "herself", "grandmother", "aunt"}
+# First names that say the gender; unisex ones (Lee, Alex, Chris, Jamie, Sam, Kim, ...) are left
+# out, because a wrong guess sends the next "she said" to someone else.
 _MALE_NAMES = set(
-    "adam adrian alan alex alexander alistair andrew andy anthony arsene barry ben benjamin bill "
-    "bob boris brian bruce carl charles charlie chris christopher colin craig dan daniel danny "
+    "adam adrian alan alexander alistair andrew andy anthony arsene barry ben benjamin bill "
+    "bob boris brian bruce carl charles charlie christopher colin craig dan daniel danny "
     "darren dave david dean dennis derek des dominic don donald douglas duncan ed eddie edward "
     "eric frank fred gary gavin geoff geoffrey george gerry gordon graham greg harry henry hugh "
-    "iain ian jack jake james jamie jason jeff jeffrey jeremy jim jimmy joe john jon jonathan "
-    "jose keith ken kenneth kevin larry lee len leo liam luke malcolm mark martin matt matthew "
+    "iain ian jack jake james jason jeff jeffrey jeremy jim jimmy joe john jon jonathan "
+    "jose keith ken kenneth kevin larry len leo liam luke malcolm mark martin matt matthew "
     "max michael mick mike neil nick nicholas nigel noel oliver omar ozzy patrick paul pete peter "
-    "phil philip ralph ray richard rick rob robert robin roger ron ronald roy russell ryan sam "
-    "samuel scott sean simon stephen steve steven stuart ted terry theo thomas tim timothy tom "
+    "phil philip ralph ray richard rick rob robert roger ron ronald roy russell ryan "
+    "samuel scott sean simon stephen steve steven stuart ted theo thomas tim timothy tom "
     "tommy tony trevor vince vincent wayne william menzies ruud sven thierry alastair azmat "
-    "moazzam feroz mohammed muhammad ahmed ali hussain jean pierre carlos juan luis".split()
+    "moazzam feroz mohammed muhammad ahmed ali hussain pierre carlos juan luis".split()
 )
 _FEMALE_NAMES = set(
     "alice alison amanda amy andrea angela ann anna anne annie barbara beth betty carol caroline "
     "catherine charlotte cheryl christine claire clare diana diane donna elaine eleanor elizabeth "
-    "ellen emily emma fiona frances gemma georgia gillian hannah harriet hazel helen hilary holly "
-    "jackie jacqueline jane janet jennifer jenny jessica jill jo joan joanna julia julie karen "
-    "kate katherine kathryn kelly kim laura lauren linda lisa liz lorraine louise lucy lynn "
+    "ellen emily emma fiona gemma georgia gillian hannah harriet hazel helen holly "
+    "jacqueline jane janet jennifer jenny jessica jill joan joanna julia julie karen "
+    "kate katherine kathryn laura lauren linda lisa liz lorraine louise lucy lynn "
     "madeleine margaret maria marie mary maureen melanie michelle nancy natalie nicola nicole "
     "olivia pamela patricia paula penny rachel rebecca rose ruth sally samantha sandra sarah "
     "sharon shami sheila shirley sophie stephanie sue susan tessa theresa tracey valerie "
@@ -155,7 +164,7 @@ _ORG_DESC = re.compile(
     r"charity|organisation|organization|union|council|party|government|ministry|department|"
     r"agency|body|retailer|bank|airline|carrier|operator|club|force|service|association|"
     r"commission|committee|institute|university|school|hospital|network|broadcaster|channel|"
-    r"newspaper|paper|website|team|side|campaign|campaigners|report|study|survey|giant|maker|"
+    r"newspaper|paper|website|team|side|campaign|campaigners|report|study|survey|giant|maker|station|"
     r"manufacturer|chain|insurer|lender|supermarket|store|publisher|studio|label|spokes\w+)\b"
 )
 _SPOKES = re.compile(
@@ -195,7 +204,9 @@ _VERBISH = re.compile(
 
 _NAME_TOK = r"[A-Z][\w’'\-&]*(?:\.[a-z]{2,4})?"
 _PARTICLE = r"(?:van|de|von|der|den|du|da|di|del|le|bin|al|ibn|el)"
-_NAME_RUN = re.compile(rf"{_NAME_TOK}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_TOK})*")
+# "Radio 1", "Channel 4": a numbered name is one name, so "Radio 1 said" has a subject.
+_NUMBERED = r"(?:(?<=Radio)|(?<=Channel)|(?<=Formula)|(?<=Division))\s+\d{1,2}\b(?![\-–.,:/]\d)"
+_NAME_RUN = re.compile(rf"{_NAME_TOK}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_TOK})*(?:{_NUMBERED})?")
 
 _OPEN_DQ = "“„«"
 _CLOSE_DQ = "”»"
@@ -390,6 +401,35 @@ class _Sentence:
 
 
 # --- quote marks ------------------------------------------------------------------------------
+
+
+# "students who were told ...", "is said to": a passive speech verb names no speaker
+# (except "X is quoted as saying", whose subject is the speaker).
+_PASSIVE_BEFORE = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?$")
+
+
+_BODY_CLASSES = {
+    "business": {"company", "firm", "group", "retailer", "bank", "airline", "carrier", "operator",
+                 "monopoly", "station", "broadcaster", "channel",
+                 "giant", "maker", "manufacturer", "chain", "insurer", "lender", "supermarket",
+                 "store", "publisher", "studio", "label", "broadcaster", "network"},
+    "official": {"regulator", "watchdog", "government", "ministry", "department", "agency",
+                 "commission", "committee", "council", "authority", "authorities"},
+    "civic": {"tank", "charity", "trust", "union", "association", "campaign", "campaigners",
+              "foundation", "institute", "society", "federation", "coalition", "alliance"},
+    "police": {"police", "force", "constabulary", "yard"},
+}
+
+
+def _body_class(desc: str) -> str:
+    """The kind of body a description's last word names ("the drugs group" -> business), or ""."""
+    words = re.findall(r"[a-z]+", desc)
+    head = words[-1] if words else ""
+    return next((k for k, v in _BODY_CLASSES.items() if head in v), "")
+
+
+# Nationality words that, after "the", stand for a person named earlier ("the Argentine").
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ine|ese|ish|ard|ean|i|man|woman|on|ot|ch)$")
 
 
 def _is_open_straight(text: str, i: int) -> bool:
@@ -665,6 +705,12 @@ class _Reader:
                 m.group(), m.start(), at_start, self.registry.vocabulary
             ):
                 before = sent[:a]
+                if " " not in name and _DEMONYM.search(name) and re.search(r"\bthe\s+$", before, re.I):
+                    # "The Argentine had stoked ...": a description of someone named before.
+                    ent = self._introduced_as(name)
+                    if ent is not None:
+                        out.append(_Mention(s0 + a, s0 + b, ent, False, poss, ""))
+                        continue
                 # Oblique when a preposition (or "a"/"an", as in "a Franck Muller watch") sits
                 # right before the name, optionally with an article: "of the Hope in Haringey".
                 oblique = bool(re.search(
@@ -708,16 +754,45 @@ class _Reader:
             ordered.extend(m.entity for m in s.mentions if not m.oblique)
             ordered.extend(m.entity for m in s.mentions if m.oblique)
             cands.extend((dist, e) for e in ordered)
+        last = self.sentences[-1] if self.sentences else None
+        if not here and last is not None and last.speakers and not last.speakers[-1].personish() \
+                and re.search(r"\bspokes", self.texts[last.para][last.start:last.end]):
+            return last.speakers[-1]  # "The X spokeswoman said ... she added": X speaking
         ok = [(d, e) for d, e in cands if e.personish()
               and not (gender and e.gender and e.gender != gender)]
         known = [e for d, e in ok if gender and e.gender == gender and d <= 3]
         pick = known[0] if known else (ok[0][1] if ok else None)
+        if pick is not None and not any(d == 0 for d, _ in ok) and last is not None:
+            # The one who just spoke or acted, a person though of unknown gender
+            # ("Magistrate Lee Gilmore ... said ... '...,' she said"), beats a name further back.
+            lead = [e for e in (*reversed(last.speakers), last.subject)
+                    if e is not None and e.personish() and e.gender is None]
+            if lead and pick not in (*last.speakers, last.subject):
+                pick = lead[0]
         if pick is None:
             return None
         if gender and not pick.gender:
             pick.gender = gender
         pick.kind = "person"
         return pick
+
+    def _introduced_as(self, word: str) -> _Entity | None:
+        """The person the story introduced with ``word`` before the name ("Argentine David Nalbandian")."""
+        for text in self.texts:
+            for m in re.finditer(rf"\b{re.escape(word)}\s+((?:[A-Z][\w’'\-]+\s?){{1,3}})", text):
+                following = m.group(1).split()
+                for ent in self.registry.entities:
+                    if ent.personish() and ent.tokens and ent.tokens[-1] in following:
+                        return ent
+        return None
+
+    def _it(self) -> _Entity | None:
+        """Resolve "it said": the organisation that spoke, or was the subject, most recently."""
+        for s in reversed(self.sentences[-4:]):
+            for e in (*reversed(s.speakers), s.subject):
+                if e is not None and not e.personish() and e.name not in _PLACES:
+                    return e
+        return None
 
     def _description(self, desc: str, sentence: _Sentence) -> _Entity | None:
         """Resolve "the Arsenal boss" / "the think tank" / "a headteacher" to an entity."""
@@ -754,13 +829,30 @@ class _Reader:
                 return None
             return max(recent, key=lambda e: (self.counts.get(id(e), 0) + (2 if e is last_subj
                                                                             else 0)))
-        pool = [e for e in pool if e.kind == "org"] or [e for e in pool if not e.personish()]
+        bodies = [e for e in pool if not e.personish()]
+        pool = [e for e in pool if e.kind == "org"] or bodies
         if not pool:
             return None
         # "both the US and Canada ... The company also said": a country is not a company.
         if not re.search(r"\b(?:government|country|nation|state|authorities)\b", low):
             pool = [e for e in pool if e.name not in _PLACES] or pool
-        return pool[0]
+        # "Renault said ... the roll-out of the Logan ... the company said": among the few bodies
+        # named lately, the one the story keeps mentioning, introduced as the same kind of body
+        # ("drugs group Eli Lilly" for "the company") or speaking just now; not merely the last.
+        asked = _body_class(low)
+        spoke = {id(e) for s in self.sentences[-3:] for e in s.speakers}
+        recent = [e for e in bodies[:6] if e.name not in _PLACES]
+        cands = [e for e in recent if e.kind == "org"] + [e for e in recent if e.kind != "org"] or pool
+        most = max(self.counts.get(id(e), 0) for e in cands) or 1
+
+        def weight(e: _Entity) -> float:
+            same_kind = bool(asked) and any(_body_class(d.lower()) == asked
+                                            for d in (*e.descriptions, e.name))  # "Runnymede Trust"
+            rank = cands.index(e)
+            return (2.0 * self.counts.get(id(e), 0) / most + 2.0 * same_kind + 1.0 * (id(e) in spoke)
+                    + (1.5 if rank == 0 else 0.75 if rank == 1 else 0.0))
+
+        return max(cands, key=weight)
 
     def _subject_of_chunk(self, chunk: str, offset: int, sentence: _Sentence
                           ) -> tuple[_Entity | None, str, str]:
@@ -778,7 +870,8 @@ class _Reader:
                      and m.end <= offset + len(chunk)]
             noun = re.sub(r"^(?:a|an|the)\s+", "", sp.group("noun").strip())
             if ments:
-                ent = ments[0].entity
+                # "a spokesman for Manchester's Trafford Centre": the body, not its possessor
+                ent = next((m for m in ments if not m.possessive), ments[0]).entity
                 if ent.kind == "unknown":
                     ent.kind = "org"
                 return ent, _join_roles([noun]), sp.group(0).strip()
@@ -791,6 +884,8 @@ class _Reader:
             if m.oblique or m.possessive:
                 continue
             tail = chunk[m.end - offset: len(text)].strip()
+            if re.fullmatch(r"spokes(?:wo)?m[ae]n|spokesperson", tail) and not m.possessive:
+                return m.entity, tail, ""  # "The Trafford Centre spokeswoman said"
             if tail and not re.match(r"(?:of|from|at|for|in|with)\b", tail):
                 continue
             head = chunk[: m.start - offset].strip(" ,\"“”")
@@ -805,6 +900,8 @@ class _Reader:
         pm = re.search(r"\b(he|she|He|She)\s*$", stripped)
         if pm:
             return self._pronoun(pm.group(1), sentence, offset + chunk.rfind(pm.group(1))), "", ""
+        if re.fullmatch(r"(?:(?:but|and|so|meanwhile|now|then)\s+)?it(?:\s+also)?", stripped, re.IGNORECASE):
+            return self._it(), "", ""
         dm = re.match(r"(?:(?:but|and|so|meanwhile|now|then)\s+)?((?:the|a|an|his|her|its)\s+"
                       r"(?:[\w\-’']+\s+){0,4}[\w\-’']+)$", stripped, re.IGNORECASE)
         if dm and not _VERBISH.search(dm.group(1)):
@@ -873,7 +970,7 @@ class _Reader:
             heads = [men for men in inside if not men.oblique and not men.possessive]
             last = heads[-1] if heads else inside[0]
             if last is not inside[0] and last.entity.kind != "org" and \
-                    re.fullmatch(r"[\sa-z\-]*", masked[inside[0].end:last.start]):
+                    re.fullmatch(r"(?:['’]s)?[\sa-z\-]*", masked[inside[0].end:last.start]):
                 role = masked[inside[0].start:last.start].strip()
                 return last.entity, role, ""
             return inside[0].entity, "", ""
@@ -947,11 +1044,20 @@ class _Reader:
         narrative = re.sub(r"x+", "", masked[s0:s1])
         quote_only = not re.search(r"[A-Za-z0-9]", narrative)
         verbs = [m for m in _SPEECH_RE.finditer(masked, s0, s1)
-                 if not _inside(m.start(), in_sent)]
-        prev_subject = self.sentences[-1].subject if self.sentences else None
+                 if not _inside(m.start(), in_sent) and (
+                     m.group() == "quoted" or not _PASSIVE_BEFORE.search(masked, s0, m.start()))]
+        prev = self.sentences[-1] if self.sentences else None
+        prev_subject = prev.subject if prev else None
         for seg in in_sent:
-            seg.carry = prev_subject if prev_subject and prev_subject.personish() and (
-                prev_subject.kind == "person" or prev_subject.gender) else self.last_speaker
+            # A bare quote continues whoever spoke in the sentence before ('"...," said
+            # Kidman's publicist Wendy Day. "However, ..."'), else that sentence's subject.
+            if prev is not None and prev.speakers:
+                seg.carry = prev.speakers[-1]
+            elif prev_subject and prev_subject.personish() and (
+                    prev_subject.kind == "person" or prev_subject.gender):
+                seg.carry = prev_subject
+            else:
+                seg.carry = self.last_speaker
             if seg.cont and not verbs:
                 continue
             words = self.texts[p][seg.start:seg.end].split()
@@ -1001,7 +1107,13 @@ class _Reader:
             if re.search(r"\b(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?$",
                          masked[sent.start:v.start()]):
                 continue  # "The files are believed to contain ...": passive, nobody speaks
-            ent, role, alias = self._verb_subject(masked, sent, v.start())
+            tail = masked[v.end():sent.end]
+            if re.fullmatch(r"\s+[A-Z][^,;:]{0,60}?[.!?]?\s*", tail) and any(
+                    m.start >= v.end() and not m.oblique for m in sent.mentions):
+                # "..., says Mr Pearson.": the speaker follows the verb.
+                ent, role, alias = self._after_verb_subject(masked, sent, v.end())
+            else:
+                ent, role, alias = self._verb_subject(masked, sent, v.start())
             if ent is None:
                 continue
             rest = text[v.end():sent.end]
@@ -1284,39 +1396,82 @@ def match_speaker(name: str, quotes: Sequence[Quote], threshold: float = 80.0) -
     same job counts: boss = chief = manager) and every other word must match the speaker's
     descriptions or name (abbreviations and small misspellings allowed). A description that
     fits two speakers equally is ambiguous and gives ``None``.
+
+    For many lookups over the same quotes (the whole archive), build a :class:`SpeakerIndex` once.
     """
-    query = _fold_name(name)
-    names: dict[str, str] = {}
-    descs: dict[str, set[str]] = {}
-    own: dict[str, set[str]] = {}
-    phrases: dict[str, set[tuple[str, ...]]] = {}
-    for q in quotes:
-        descs.setdefault(q.speaker, set())
-        own.setdefault(q.speaker, set()).update(_desc_tokens(q.speaker))
-        for form in (q.speaker, *q.aliases):
-            key = _fold_name(form)
-            if not key or key in ("he", "she", "they"):
-                continue
-            if form == q.speaker or _is_name_form(form):
-                names.setdefault(key, q.speaker)
-                own[q.speaker].update(key.split())
-            else:
-                descs[q.speaker].update(_desc_tokens(form))
-        if q.role:
-            descs[q.speaker].update(_desc_tokens(q.role))
-            phrases.setdefault(q.speaker, set()).update(
-                tuple(_desc_tokens(r)) for r in q.role.split(","))
-        phrases.setdefault(q.speaker, set()).update(
-            tuple(_desc_tokens(a)) for a in q.aliases if not _is_name_form(a))
-    if not names:
-        return None
-    if query in names:
-        return names[query]
-    if query:
-        best = process.extractOne(query, list(names), scorer=_name_matches)
-        if best and best[1] >= threshold:
-            return names[best[0]]
-    return _match_description(name, descs, own, phrases)  # "the superintendent": no name
+    return SpeakerIndex(quotes).match(name, threshold)
+
+
+class SpeakerIndex:
+    """The name forms and descriptions of a set of speakers, prepared once for :meth:`match`.
+
+    Across an archive there are thousands of speakers; :meth:`match` first narrows the name forms
+    to those sharing a similar word with the typed name (rapidfuzz's C++ ``process.extract``) before
+    applying the exact name rules, so a lookup costs milliseconds rather than a scan.
+    """
+
+    # A name form can only score >= the match threshold if one of its words is this close to a
+    # typed word; set well below the threshold so the shortlist never drops a real match.
+    _WORD_CUTOFF = 60.0
+
+    def __init__(self, quotes: Sequence[Quote]):
+        self.names: dict[str, str] = {}
+        self.descs: dict[str, set[str]] = {}
+        self.own: dict[str, set[str]] = {}
+        self.phrases: dict[str, set[tuple[str, ...]]] = {}
+        for q in quotes:
+            self.descs.setdefault(q.speaker, set())
+            self.own.setdefault(q.speaker, set()).update(_desc_tokens(q.speaker))
+            for form in (q.speaker, *q.aliases):
+                key = _fold_name(form)
+                if not key or key in ("he", "she", "they"):
+                    continue
+                if form == q.speaker or _is_name_form(form):
+                    self.names.setdefault(key, q.speaker)
+                    self.own[q.speaker].update(key.split())
+                else:
+                    self.descs[q.speaker].update(_desc_tokens(form))
+            if q.role:
+                self.descs[q.speaker].update(_desc_tokens(q.role))
+                self.phrases.setdefault(q.speaker, set()).update(
+                    tuple(_desc_tokens(r)) for r in q.role.split(","))
+            self.phrases.setdefault(q.speaker, set()).update(
+                tuple(_desc_tokens(a)) for a in q.aliases if not _is_name_form(a))
+        self._keys = list(self.names)
+        self._by_word: dict[str, list[int]] = {}
+        for i, key in enumerate(self._keys):
+            for word in set(key.split()):
+                self._by_word.setdefault(word, []).append(i)
+        self._words = list(self._by_word)
+
+    def _shortlist(self, query: str) -> list[str]:
+        """Name forms (in index order) with a word similar to one of the query's words."""
+        if len(self._keys) <= 64:
+            return self._keys
+        rows: set[int] = set()
+        for word in set(query.split()):
+            for match, _, _ in process.extract(word, self._words, scorer=fuzz.ratio,
+                                               score_cutoff=self._WORD_CUTOFF, limit=None):
+                rows.update(self._by_word[match])
+        return [self._keys[i] for i in sorted(rows)]
+
+    def match(self, name: str, threshold: float = 80.0) -> str | None:
+        """The canonical speaker ``name`` means, or ``None`` (see :func:`match_speaker`)."""
+        if not self.names:
+            return None
+        # "chairman Louis Schweitzer", "Lib Dem leader Charles Kennedy": the name after the role.
+        tail = re.search(r"(?:[A-Z][\w’'\-]+\s*)+$", name.strip())
+        forms = [name] + ([tail.group()] if tail and tail.start() > 0 else [])
+        for form in forms:
+            query = _fold_name(form)
+            if query in self.names:
+                return self.names[query]
+            if query:
+                choices = self._shortlist(query)
+                best = process.extractOne(query, choices, scorer=_name_matches) if choices else None
+                if best and best[1] >= threshold:
+                    return self.names[best[0]]
+        return _match_description(name, self.descs, self.own, self.phrases)  # "the superintendent"
 
 
 def _match_description(text: str, descs: dict[str, set[str]], own: dict[str, set[str]],
