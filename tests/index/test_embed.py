@@ -1,0 +1,65 @@
+"""The embedder: the real MiniLM weights, the same vectors as sentence-transformers, clear refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embed import ModelError, check_pipeline, package_model_dir
+
+TEXTS = [
+    "Who called the decision catastrophic?",
+    "Jessica West, principal of Ark Walworth Academy, said the officers kept pupils safe.",
+    "£10bn",
+    "“It’s a catastrophic decision,” she said. " * 30,  # longer than 256 tokens: truncated alike
+    "",
+]
+
+
+def test_vectors_equal_sentence_transformers_encode(embedder) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(package_model_dir()), device="cpu", local_files_only=True)
+    want = reference.encode(TEXTS, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
+    got = embedder.encode(TEXTS, batch_size=2)
+    assert got.shape == (len(TEXTS), 384) and got.dtype == np.float32
+    assert np.abs(got - want).max() < 1e-5
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_batching_and_order_do_not_change_a_vector(embedder) -> None:
+    alone = embedder.encode([TEXTS[1]])[0]
+    mixed = embedder.encode(TEXTS, batch_size=3)[1]
+    assert np.abs(alone - mixed).max() < 1e-5
+    assert embedder.encode([]).shape == (0, 384)
+
+
+def _copy_config(tmp_path: Path) -> Path:
+    src = package_model_dir()
+    dst = tmp_path / "model"
+    (dst / "1_Pooling").mkdir(parents=True)
+    for name in ("modules.json", "sentence_bert_config.json", "1_Pooling/config.json"):
+        shutil.copy(src / name, dst / name)
+    return dst
+
+
+def test_pipeline_check_accepts_the_bundled_model_and_refuses_other_pooling(tmp_path) -> None:
+    assert check_pipeline(package_model_dir()) == 256
+    folder = _copy_config(tmp_path)
+    pooling = folder / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text())
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    pooling.write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="mean pooling"):
+        check_pipeline(folder)
+
+
+def test_pipeline_check_names_a_missing_configuration(tmp_path) -> None:
+    folder = _copy_config(tmp_path)
+    (folder / "modules.json").unlink()
+    with pytest.raises(ModelError, match="Reinstall"):
+        check_pipeline(folder)
