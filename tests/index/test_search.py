@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from index.indexer import ingest
+from index.models import Paragraph, Story
 from index.ingest import load_story
 from index.search import MAX_QUESTION_CHARS, QuestionError, Searcher, validate_question
 from index.store import Store
@@ -236,3 +237,21 @@ def test_scoped_search_never_leaves_its_story(archive_searcher):
     assert not result.found
     wide = archive_searcher.search("Who called the decision catastrophic?")
     assert wide.hits[0].story == STORY and wide.hits[0].speaker == "Jessica West"
+
+
+def test_how_many_needs_a_passage_that_counts_that_thing(embedder, fresh_index):
+    story = Story("radio", "Radio show begins", (
+        Paragraph("radio", 1, "The new late-night show goes on air on Tuesday at 2300, with three DJs "
+                              "taking turns through the week."),
+        Paragraph("radio", 2, "The station took out more than 100 full page adverts in national "
+                              "newspapers to announce it."),
+        Paragraph("radio", 3, "Its presenters were chosen for their musical knowledge, the station said."),
+    ))
+    ingest(Store.open(fresh_index), embedder, [story])
+    searcher = Searcher(Store.open(fresh_index), embedder)
+    ads = searcher.search("How many newspaper ads did the station buy?", story="radio")
+    assert ads.found and ads.hits[0].paragraph == 2  # "ads" ~ "full page adverts"
+    djs = searcher.search("How many DJs will present the show?", story="radio")
+    assert djs.found and djs.hits[0].paragraph == 1
+    listeners = searcher.search("How many listeners did the show attract?", story="radio")
+    assert not listeners.found and "doesn't say" in listeners.message
