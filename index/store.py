@@ -178,34 +178,40 @@ class Store:
             stories = self._load_stories(conn)
             quotes = self._load_quotes(conn)
             rows = conn.execute(
-                "SELECT id, story, paragraph, start, end, speaker, vector FROM units ORDER BY id"
+                "SELECT id, story, paragraph, start, end, speaker FROM units ORDER BY id"
             ).fetchall()
+            index = self._load_index(generation, len(rows))
+            unit_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            # The vectors live in the FAISS file; SQLite's copy is read only to rebuild it.
+            vectors = vector_index.stored_vectors(index, unit_ids) if index is not None else None
+            if vectors is None:
+                dim = int(meta.get("dimension", "384"))
+                blobs = conn.execute("SELECT vector FROM units ORDER BY id").fetchall()
+                vectors = (np.frombuffer(b"".join(b for (b,) in blobs), dtype=np.float32).reshape(len(rows), dim)
+                           if rows else np.zeros((0, dim), dtype=np.float32))
+                del blobs
+                if index is None:
+                    index = vector_index.build(vectors, unit_ids)
             conn.execute("COMMIT")
         finally:
             conn.close()
-        dim = int(meta.get("dimension", "384"))
-        unit_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         units = tuple(Unit(r[1], r[2], r[3], r[4], r[5]) for r in rows)
-        vectors = (
-            np.frombuffer(b"".join(r[6] for r in rows), dtype=np.float32).reshape(len(rows), dim)
-            if rows else np.zeros((0, dim), dtype=np.float32)
-        )
         story_rows: dict[str, tuple[int, int]] = {}
         for i, u in enumerate(units):
             first, _ = story_rows.get(u.story, (i, i))
             story_rows[u.story] = (first, i + 1)
-        faiss_path = self.root / f"vectors-{generation}.faiss"
-        index = None
-        if faiss_path.exists():
-            try:
-                index = vector_index.load(faiss_path)
-            except RuntimeError:  # truncated or corrupt: SQLite holds the vectors, rebuild
-                index = None
-            if index is not None and index.ntotal != len(units):  # not this generation's file
-                index = None
-        if index is None:
-            index = vector_index.build(vectors, unit_ids)
         return Snapshot(generation, stories, quotes, unit_ids, units, vectors, story_rows, index)
+
+    def _load_index(self, generation: int, count: int):
+        """This generation's FAISS file, or ``None`` when it is missing, corrupt or not this generation's."""
+        faiss_path = self.root / f"vectors-{generation}.faiss"
+        if not faiss_path.exists():
+            return None
+        try:
+            index = vector_index.load(faiss_path)
+        except RuntimeError:  # truncated or corrupt: SQLite holds the vectors, rebuild
+            return None
+        return index if index.ntotal == count else None
 
     def _load_stories(self, conn: sqlite3.Connection) -> dict[str, Story]:
         paragraphs: dict[str, list[Paragraph]] = {}
