@@ -13,6 +13,7 @@ The model and index load once, in :func:`serve`, before the server accepts a req
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import threading
@@ -144,6 +145,11 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
 
     log.info("loading the index from %s and the model", settings.index_dir)
     desk = Desk.open(settings)
+    # The loaded index is a few hundred thousand long-lived objects; a full garbage collection
+    # walks them all while every thread, acks included, waits. Freezing moves them out of the
+    # collector's sight (bench slack, 500 requests at 20 at a time: ack p99 268-382 ms -> 65-86 ms).
+    gc.collect()
+    gc.freeze()
     bindings = Bindings.in_folder(settings.index_dir)
     log.info("desk ready: %s", _health(desk))
 
