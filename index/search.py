@@ -34,7 +34,7 @@ from index.embed import Embedder
 from index.models import Hit, Quote, SearchResult, Story
 from index.quotes import SpeakerIndex, match_speaker
 from index.store import Snapshot, Store
-from index.text import words
+from index.text import word_set, words
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
@@ -182,8 +182,7 @@ def _build_state(snap: Snapshot) -> _State:
     ids_order = np.argsort(snap.unit_ids, kind="stable")
     unit_speaker = np.array([u.speaker for u in snap.units], dtype=object)
     texts = [snap.stories[u.story].paragraph(u.paragraph).text[u.start:u.end] for u in snap.units]
-    unit_types = {kind: np.array([_type_strength(kind, rx, t) for t in texts], dtype=np.float32)
-                  for kind, rx in ANSWER_TYPES.items()}
+    unit_types = _type_strengths(texts)
     unit_quoted = np.array([quoted_share(t) for t in texts], dtype=np.float32)
 
     distinct: dict[tuple, Quote] = {}
@@ -198,7 +197,7 @@ def _build_state(snap: Snapshot) -> _State:
 
 
 def _story_words(story: Story) -> set[str]:
-    return set(words(" ".join([story.headline, story.byline, *(p.text for p in story.paragraphs)])))
+    return word_set(" ".join([story.headline, story.byline, *(p.text for p in story.paragraphs)]))
 
 
 class Searcher:
@@ -513,26 +512,33 @@ _COUNT = re.compile(
     r"forty|fifty|hundred|thousand|million|billion|dozen)\b)", re.IGNORECASE)
 
 
+_QUOTED = re.compile(r'“([^”"]*)”?|"([^"“”]*)"?')
+
+
 def quoted_share(sentence: str) -> float:
     """Share of a sentence's characters inside double quotation marks (an unclosed mark runs to the end)."""
-    inside, count = False, 0
-    for i, ch in enumerate(sentence):
-        if ch in "“”\"":
-            inside = ch == "“" or (ch == '"' and not inside)
-            if ch == "”":
-                inside = False
-        elif inside:
-            count += 1
-    return count / max(len(sentence), 1)
+    inside = sum(len(a) + len(b) for a, b in _QUOTED.findall(sentence))
+    return inside / max(len(sentence), 1)
 
 
-def _type_strength(kind: str, rx: re.Pattern, text: str) -> float:
-    """1.0 where a sentence holds a fact of that kind; 0.5 for a number only in words ("four walls")."""
-    if not rx.search(text):
-        return 0.0
-    if kind == "number" and not re.search(r"\d", text):
-        return 0.5
-    return 1.0
+def _type_strengths(texts: list[str]) -> dict[str, np.ndarray]:
+    """Per answer type, 1.0 where a unit holds such a fact, 0.5 for a number only in words ("four
+    walls"), else 0.
+
+    Case-insensitive matching is the slow part of ``re``; the patterns hold only lower-case
+    letters, so they run case-sensitively on lower-cased text (archive: 1.8 s -> 1.2 s at start-up).
+    """
+    lowered = [t.lower() for t in texts]
+    out = {}
+    for kind, rx in ANSWER_TYPES.items():
+        fast = re.compile(rx.pattern)
+        out[kind] = np.fromiter((fast.search(t) is not None for t in lowered), dtype=np.float32,
+                                count=len(texts))
+    digits = re.compile(r"\d")
+    for i, text in enumerate(texts):
+        if out["number"][i] and not digits.search(text):
+            out["number"][i] = 0.5
+    return out
 
 
 def answer_type(question: str) -> str | None:

