@@ -241,7 +241,7 @@ def hit_embed(hit: Hit, *, colour: int = COLOUR) -> Embed:
         "title": fit(title, TITLE_LIMIT),
         "description": fit(hit.excerpt or hit.text, DESCRIPTION_LIMIT),
         "color": colour,
-        "footer": {"text": _plain(f"¶{hit.paragraph} · {hit.headline or hit.story}", FOOTER_LIMIT)},
+        "footer": {"text": _plain(f"{hit.citation} · {hit.headline or hit.story}", FOOTER_LIMIT)},
     }
     if hit.url:
         embed["url"] = hit.url

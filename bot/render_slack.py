@@ -167,7 +167,7 @@ def _speaker_line(hit: Hit) -> str:
 
 
 def _citation(hit: Hit) -> str:
-    return f"¶{hit.paragraph} · {_link(hit.url, hit.headline or hit.story)}"
+    return f"{hit.citation} · {_link(hit.url, hit.headline or hit.story)}"
 
 
 def render_hit(hit: Hit) -> Block:
@@ -187,7 +187,7 @@ def render_hit(hit: Hit) -> Block:
 
 def _hit_fallback(hit: Hit) -> str:
     who = f"{hit.speaker}: " if hit.speaker else ""
-    return f"¶{hit.paragraph} {who}{cut(hit.excerpt or hit.text, 280)}"  # excerpts carry their own quote marks
+    return f"{hit.citation} {who}{cut(hit.excerpt or hit.text, 280)}"  # excerpts carry their own quote marks
 
 
 def render_answer(

@@ -21,7 +21,7 @@ def render_answer(answer: Answer, *, width: int = 88) -> str:
         if answer.hits:
             lines.append("Closest passages (they do not answer the question):")
     for i, hit in enumerate(answer.hits, start=1):
-        lines.append(f"{i}. ¶{hit.paragraph} · {hit.headline} [{hit.story}]")
+        lines.append(f"{i}. {hit.citation} · {hit.headline} [{hit.story}]")
         lines.append(textwrap.fill(hit.excerpt, width=width, initial_indent="   ",
                                    subsequent_indent="   "))
         if hit.speaker:

@@ -69,7 +69,11 @@ class Quote:
 
 @dataclass(frozen=True)
 class Hit:
-    """One ranked piece of evidence: a paragraph of a story and the verbatim excerpt that answers."""
+    """One ranked piece of evidence: a paragraph of a story and the verbatim excerpt that answers.
+
+    ``paragraph`` is 1-based; 0 means the line above the body that carries the byline (the
+    standfirst when the story has one), the answer to "Who wrote this?".
+    """
 
     story: str
     headline: str
@@ -80,6 +84,11 @@ class Hit:
     speaker: str = ""
     role: str = ""
     url: str = ""
+
+    @property
+    def citation(self) -> str:
+        """Where the excerpt is: "¶N", or "byline" for paragraph 0 (the byline/standfirst line)."""
+        return f"¶{self.paragraph}" if self.paragraph else "byline"
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,7 @@ class Searcher:
     LEXICAL_WEIGHT = 0.2
     COVERAGE_WEIGHT = 0.1
     ANSWER_TYPE_BONUS = 0.08
+    INSTITUTION_BONUS = 0.2  # "Which court ...?": a sentence naming one is almost surely the answer
     SPEAKER_BONUS = 1.0  # asked what X said: X's own words come first, ranked by relevance
     QUOTE_BONUS = 0.05
     EXCERPT_OVERLAP_WEIGHT = 0.3
@@ -255,6 +256,8 @@ class Searcher:
         if not state.snap.stories:
             return SearchResult(q, story, False, "The index has no stories yet.", ())
 
+        if story is not None and _BYLINE_Q.search(q):
+            return self._byline(state, q, story)
         routed = self._route_people(state, q, story)
         if isinstance(routed, SearchResult):
             return routed
@@ -277,8 +280,10 @@ class Searcher:
             for i in order[: max(k, 1)]
         ]
         kind = answer_type(q)
+        # A named institution must be in the top hit (it has had the type bonus to get there).
+        near = order[:1] if kind == "institution" else order[:5]
         typed = kind is None or any(
-            ANSWER_TYPES[kind].search(self._paragraph_text(state, int(rows[i]))) for i in order[:5])
+            ANSWER_TYPES[kind].search(self._paragraph_text(state, int(rows[i]))) for i in near)
         if typed and kind == "number":
             typed = self._counts_the_thing(state, q, [int(rows[i]) for i in order[:5]])
         found, message = self._answerable(state, q, story, hits, float(dense[order[0]]),
@@ -314,7 +319,8 @@ class Searcher:
         idx = np.repeat(bounds[:, 0] - offsets, lengths) + np.arange(int(lengths.sum()))
         sims = np.einsum("ij,j->i", state.snap.vectors[idx], q_vec)
         if kind is not None:
-            sims += self.ANSWER_TYPE_BONUS * state.unit_types[kind][idx]
+            bonus = self.INSTITUTION_BONUS if kind == "institution" else self.ANSWER_TYPE_BONUS
+            sims += bonus * state.unit_types[kind][idx]
         if speaker is not None or wants_quote:
             # Their own words count more than narrative that merely mentions them.
             said = (state.unit_speaker[idx] == speaker) if speaker else (state.unit_speaker[idx] != "")
@@ -379,6 +385,19 @@ class Searcher:
 
     # --- hits and excerpts ----------------------------------------------------------------
 
+    @staticmethod
+    def _byline(state: _State, q: str, sid: str) -> SearchResult:
+        """"Who wrote this story?": the byline, shown as the story gives it (paragraph 0)."""
+        story = state.snap.stories[sid]
+        if not story.byline:
+            return SearchResult(q, sid, False, "The story doesn't say: it carries no byline.", ())
+        line = story.standfirst if story.byline in story.standfirst else f"By {story.byline}"
+        start = line.rfind(", ", 0, line.find(story.byline))
+        excerpt = line[start + 2:] if story.standfirst and start >= 0 else line
+        hit = Hit(sid, story.headline, 0, line, excerpt, 1.0, url=story.url)
+        return SearchResult(q, sid, True, "", (hit,))
+
+
     def _hit(self, state: _State, row: int, unit_scores: np.ndarray, q_tokens, score: float) -> Hit:
         """The paragraph as a hit, with its best sentence as the excerpt and that sentence's speaker."""
         sid, number = state.para_keys[row]
@@ -413,10 +432,9 @@ class Searcher:
         adverts" 0.51, "pieces" ~ "stolen items" 0.45; while "listeners" finds at best 0.36 in
         a story that never counts them). Questions of any other shape pass.
         """
-        m = _HOW_MANY.search(q)
-        if not m:
+        head = counted_thing(q)
+        if not head:
             return True
-        head = m.group(1).split()[-1]
         stem = _STEMMER.stemWord(head.lower())
         windows: list[str] = []
         for row in rows:
@@ -456,6 +474,9 @@ class Searcher:
             return True, ""
         if not typed:
             # "How much does X earn?" and no close passage holds a sum: the story doesn't say.
+            if kind == "institution":
+                thing = _INSTITUTION_Q.search(q).group(1).lower()
+                return False, f"The story doesn't say: no passage names the {thing}."
             return False, f"The story doesn't say: no passage gives a {kind} for this."
         if top_dense + self.DECLINE_COVERAGE_WEIGHT * coverage < self.DECLINE_BELOW:
             return False, "The story doesn't say. The closest passages are below, but they do not answer it."
@@ -481,7 +502,9 @@ def _search_one_thread(index: faiss.Index, q_vec: np.ndarray, n: int):
 
 _NUMBER_Q = re.compile(
     r"\b(how (many|much|old|long|far|big|large|often|high|low|tall|fast)|what (proportion|percentage|"
-    r"share|number|age|score|price|amount|figure|sum|fee|value|fine)|how many)\b", re.IGNORECASE)
+    r"share|number|age|score|price|amount|figure|sum|fee|value|fine)|how many|"
+    r"what (is |was |were |will be )?(the )?(\w+ ){0,2}(rate|level|total|percentage|proportion))\b",
+    re.IGNORECASE)
 _DATE_Q = re.compile(r"\b(when|what (date|year|day|month|time)|which (year|day|month|date)|since when)\b",
                      re.IGNORECASE)
 _NUMBER = re.compile(
@@ -493,20 +516,50 @@ _DATE = re.compile(
     r"(last|next|this) (week|month|year|weekend)|(19|20)\d\d|\d+(st|nd|rd|th)?\b.{0,3}\b(day|week|month|year)s? ago)\b",
     re.IGNORECASE)
 _MONEY_Q = re.compile(
-    r"\b(how much (money|cash)|how much (does|did|do|is|was|will|would)\b.*\b(cost|costs|earn|earns|"
-    r"paid|pay|worth|spend|spent|charge|charged|raise|raised|fine|fined|sell|sold)\b|what (is|was|were) "
-    r"(the )?(\w+ )?(salary|salaries|pay|wage|wages|price|fee|fine|cost|value|bill|budget)\b|"
-    r"how much .* (salary|pay|wage))",
+    r"\b(how much (money|cash)|how much (\w+ )?(does|did|do|is|was|will|would|are|were|has|have)\b.*\b("
+    r"cost|costs|costing|earn|earns|earning|paid|pay|paying|worth|spend|spent|spending|charge|charged|"
+    r"charging|raise|raised|raising|fine|fined|sell|sold|selling|save|saved|saving|owe|owes)\b|"
+    r"what (is|was|were) (the )?(\w+ )?(salary|salaries|pay|wage|wages|price|fee|fine|cost|value|bill|"
+    r"budget)\b|how much .* (salary|pay|wage))",
     re.IGNORECASE)
+# A sum needs its currency: "4.5m workers" and "60,000-seater" are counts, not money.
 _MONEY = re.compile(
-    r"([£$€¥]\s?\d|\d\s?(p|pence|pounds?|dollars?|euros?|cents?|bn|billion|m|million|k)\b|"
-    r"\b(pounds?|dollars?|euros?)\b)", re.IGNORECASE)
-ANSWER_TYPES = {"money": _MONEY, "number": _NUMBER, "date": _DATE}
-# "How many <thing> did ...": the counted thing is the words before the verb or a small word.
-_HOW_MANY = re.compile(
-    r"\bhow many\s+((?:[\w’'\-]+\s+){0,3}?[\w’'\-]+?)\s+(?:did|do|does|had|has|have|were|was|are|"
-    r"is|will|would|could|can|should|a|an|each|per|in|of|at|on|to|from|felt|died|said)\b",
+    r"([£$€¥]\s?\d|\d\s?(p|pence|pounds?|dollars?|euros?|cents?|yen|francs?|roubles?|rupees?)\b|"
+    r"\b(pounds?|dollars?|euros?|yen|francs|roubles|rupees)\b)", re.IGNORECASE)
+# "Which university/court/school ...?" wants a named institution, and such names carry the word.
+_INSTITUTION_Q = re.compile(
+    r"\b(?:which|what)\s+(?:[\w’'-]+\s+)?(university|college|school|academy|court|hospital|prison)\b",
     re.IGNORECASE)
+_NAMED_INSTITUTION = re.compile(
+    r"\b(?:[A-Z][\w’'-]+\s+)+(?:University|College|School|Academy|Court|Hospital|Prison|Institute)\b|"
+    r"\b(?:University|College|Institute) of [A-Z]")
+ANSWER_TYPES = {"money": _MONEY, "number": _NUMBER, "date": _DATE, "institution": _NAMED_INSTITUTION}
+_HOW_MANY = re.compile(r"\bhow many\s+(.*)", re.IGNORECASE)
+_AFTER_THING = frozenset(
+    "did do does had has have were was are is will would could can should a an each per in of at on "
+    "to from for by with across between felt said died took made got saw came left lost won ran "
+    "went say says think thought know knew".split())
+
+
+def counted_thing(question: str) -> str | None:
+    """The head noun of "How many <things> ...?": "jobs" in "How many manufacturing jobs were ...".
+
+    It is the last word before a verb or preposition, or the first plural within four words
+    ("How many MEPs backed ...", "How many pupils attend ..."), whichever comes first.
+    """
+    m = _HOW_MANY.search(question)
+    if not m:
+        return None
+    head = None
+    for word in re.findall(r"[\w’'-]+", m.group(1))[:4]:
+        if word.lower() in _AFTER_THING or (head and word.lower().endswith("ed")):
+            break
+        head = word
+        if len(word) > 3 and word.lower().endswith("s") and not word.lower().endswith("ss"):
+            break
+    return head
+
+
 _COUNT = re.compile(
     r"(\d[\d,.]*%?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|thousand|million|billion|dozen)\b)", re.IGNORECASE)
@@ -531,8 +584,11 @@ def _type_strengths(texts: list[str]) -> dict[str, np.ndarray]:
     lowered = [t.lower() for t in texts]
     out = {}
     for kind, rx in ANSWER_TYPES.items():
-        fast = re.compile(rx.pattern)
-        out[kind] = np.fromiter((fast.search(t) is not None for t in lowered), dtype=np.float32,
+        if rx.flags & re.IGNORECASE:
+            fast, source = re.compile(rx.pattern), lowered
+        else:  # case is the point: "Reading University", not "a university"
+            fast, source = rx, texts
+        out[kind] = np.fromiter((fast.search(t) is not None for t in source), dtype=np.float32,
                                 count=len(texts))
     digits = re.compile(r"\d")
     for i, text in enumerate(texts):
@@ -542,7 +598,10 @@ def _type_strengths(texts: list[str]) -> dict[str, np.ndarray]:
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of fact a question wants, when its wording says so: ``money``, ``date``, ``number`` or None."""
+    """The kind of fact a question wants, when its wording says so: ``institution`` (a named
+    university, court, school ...), ``money``, ``date``, ``number`` or None."""
+    if _INSTITUTION_Q.search(question):
+        return "institution"
     if _MONEY_Q.search(question):
         return "money"
     if _DATE_Q.search(question):
@@ -552,6 +611,13 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+# "Who wrote/reported this story?", "Who is the author?", "Whose byline is it?"
+_BYLINE_Q = re.compile(
+    r"^\s*(?:who\s+(?:wrote|reported|filed|authored|(?:is|was)\s+(?:the\s+)?(?:author|reporter|writer|"
+    r"journalist)(?:\s+(?:of|for|on|behind))?)|whose\s+byline\s+is|what\s+is\s+the\s+byline(?:\s+(?:of|on|for))?|"
+    r"who\s+is\s+(?:it|this)\s+by|whose\s+(?:story|article|report|piece)\s+is)"
+    r"(?:\s+(?:this|the|it|that))?(?:\s+(?:story|article|report|piece|one))?\s*(?:by)?\s*[?.!]*\s*$",
+    re.IGNORECASE)
 def _is_person_name(name: str) -> bool:
     """True when ``name`` ends in a capitalised run ("Boris Johnson", "Lib Dem leader Charles Kennedy")."""
     tokens = name.replace("’s", "").replace("'s", "").split()

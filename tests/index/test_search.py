@@ -255,3 +255,53 @@ def test_how_many_needs_a_passage_that_counts_that_thing(embedder, fresh_index):
     assert djs.found and djs.hits[0].paragraph == 1
     listeners = searcher.search("How many listeners did the show attract?", story="radio")
     assert not listeners.found and "doesn't say" in listeners.message
+
+
+def test_who_wrote_the_story_is_answered_from_the_byline(searcher):
+    result = searcher.search("Who reported the story?", story=STORY)
+    assert result.found
+    hit = result.hits[0]
+    assert (hit.paragraph, hit.citation) == (0, "byline")
+    assert hit.excerpt == "reports Kumail Jaffer, Local Democracy Reporter"
+    assert hit.excerpt in hit.text  # the standfirst, verbatim
+    # A question about someone reporting something else is an ordinary question.
+    other = searcher.search("Who reported the offences to the police?", story=STORY)
+    assert all(h.paragraph > 0 for h in other.hits)
+
+
+def test_a_story_without_byline_says_so(embedder, fresh_index):
+    story = Story("plain", "Council votes on parking", (
+        Paragraph("plain", 1, "The council voted on Tuesday to double parking charges in the town centre."),))
+    ingest(Store.open(fresh_index), embedder, [story])
+    result = Searcher(Store.open(fresh_index), embedder).search("Who wrote this article?", story="plain")
+    assert not result.found and "no byline" in result.message
+
+
+def test_which_institution_needs_a_passage_that_names_one(embedder, fresh_index):
+    story = Story("lab", "Nerve cells grown on chips", (
+        Paragraph("lab", 1, "Scientists have grown human nerve cells on circuit boards, a first for the field."),
+        Paragraph("lab", 2, "The work was led by Dr Ann Lee at Reading University and took three years."),
+        Paragraph("lab", 3, "Critics said a school in Kent had tried something similar years ago."),
+    ))
+    ingest(Store.open(fresh_index), embedder, [story])
+    searcher = Searcher(Store.open(fresh_index), embedder)
+    named = searcher.search("Which university led the work on growing nerve cells?", story="lab")
+    assert named.found and named.hits[0].paragraph == 2
+    unnamed = searcher.search("Which Kent school tried it first?", story="lab")
+    assert not unnamed.found and "names the school" in unnamed.message
+
+
+def test_money_needs_a_currency_and_counts_read_their_head_noun():
+    from index.search import ANSWER_TYPES, answer_type, counted_thing
+
+    money = ANSWER_TYPES["money"]
+    assert money.search("a £3m musical") and money.search("$5.15 an hour") and money.search("20m euros")
+    assert not money.search("unions representing 4.5m workers")
+    assert not money.search("its new 60,000-seater stadium")
+    assert answer_type("How much is the club spending on the stadium?") == "money"
+    assert answer_type("How much extra will the allowance cost councils?") == "money"
+    assert answer_type("What is the current annual rate of inflation?") == "number"
+    assert counted_thing("How many MEPs backed the call?") == "MEPs"
+    assert counted_thing("How many manufacturing jobs were created?") == "jobs"
+    assert counted_thing("How many young people felt safer?") == "people"
+    assert counted_thing("How many pupils attend the academy?") == "pupils"
