@@ -138,7 +138,7 @@ _FEMALE_NAMES = set(
 )
 _ORG_WORDS = {
     "Trust", "Airlines", "Airways", "Police", "Association", "Commission", "Committee", "Group",
-    "Ltd", "plc", "Plc", "Inc", "Corp", "Corporation", "Company", "Party", "Council", "Office",
+    "Ltd", "plc", "Plc", "Inc", "Corp", "Corporation", "Company", "Party", "Council", "Office", "League",
     "Society", "Union", "Bank", "University", "College", "School", "Academy", "Ministry",
     "Department", "Agency", "Foundation", "Institute", "Service", "Services", "Network",
     "Authority", "Board", "Federation", "Organisation", "Organization", "Club", "United", "City",
@@ -650,6 +650,8 @@ def _clean_run(run: str, run_start: int, sentence_start: bool, vocab: set[str]
         for i, w in enumerate(words[:-1]):
             if w in _RANKS or w in _HONORIFICS:
                 last_rank = i
+        if words[-1] in _ORG_WORDS:
+            last_rank = -1  # "Premier League", "General Motors": a body's name, not a title and a name
         titles = [w for w in words[: last_rank + 1] if w in _RANKS or w in _HONORIFICS]
         name_words = words[last_rank + 1:]
         if not name_words or all(w in _RANKS or w in _STOP for w in name_words):

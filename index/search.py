@@ -2,8 +2,12 @@
 
 Lexical scoring uses bm25s (sparse-matrix BM25, fast and maintained) with PyStemmer's English
 Snowball stemmer, so names and numbers that the embedding blurs ("Alleyne-Lawler", "371") still
-decide the ranking. The two signals are fused per paragraph; the excerpt is the best sentence of
-the paragraph under the same two signals.
+decide the ranking. Archive-wide, bm25s scores the whole index; scoped to one story, BM25 uses
+that story's own statistics, so an answer about a story does not move when other stories are
+added. The signals are fused per paragraph; the excerpt is the best sentence of the paragraph
+under the same signals. A question that says what kind of fact it wants (a sum, a date, a count,
+a named university or court) favours sentences that hold one, and is declined when no close
+passage does.
 
 Questions about people go through the story's quotes: "What did X say (about Y)?" ranks X's own
 words; "Who said/called ...?" favours quoted sentences and names their speaker.
@@ -59,6 +63,13 @@ _SAY_VERBS = (
 )
 _WHAT_DID_X_SAY = re.compile(
     rf"^\s*(?:what|how)\s+(?:did|does|do|has|had|have|is|was)\s+(?P<name>.+?)\s+(?:{_SAY_VERBS})\b(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+# "Why did X say ...", "What issues did X say ...": routed to X only when X is quoted (these also
+# read as ordinary questions: "Which country does Israel accuse ...?").
+_WHY_DID_X_SAY = re.compile(
+    r"^\s*(?:why|what\s+[\w-]+|which\s+[\w-]+)\s+(?:did|does|do|has|had|have)\s+(?P<name>.+?)\s+"
+    r"(?:say|said|tell|told)\b(?P<rest>.*)$",
     re.IGNORECASE,
 )
 _WHO_SAID = re.compile(
@@ -272,7 +283,9 @@ class Searcher:
         dense = np.array([unit_scores[r].max() if len(unit_scores[r]) else -1.0 for r in rows],
                          dtype=np.float32)
         coverage = self._coverage(state, rows, q_tokens)
-        scores = dense + self.LEXICAL_WEIGHT * self._lexical(state, rows, q_tokens) \
+        lexical = self._story_lexical(state, rows, q_tokens) if story is not None \
+            else self._lexical(state, rows, q_tokens)
+        scores = dense + self.LEXICAL_WEIGHT * lexical \
             + self.COVERAGE_WEIGHT * coverage
         order = np.argsort(-scores, kind="stable")
         hits = [
@@ -344,6 +357,33 @@ class Searcher:
         weighted = np.einsum("ij,j->i", present, np.array(known_weights, dtype=np.float32))  # no BLAS threads
         return (weighted / total).astype(np.float32)
 
+    @staticmethod
+    def _story_lexical(state: _State, rows: np.ndarray, q_tokens: list[str]) -> np.ndarray:
+        """BM25 within one story, with the story's own document frequencies, normalised to [0, 1].
+
+        Scoped to a story, what matters is which of *its* paragraphs a word singles out ("371"
+        is in two of them), not how rare the word is in the archive; and the answer to a question
+        about a story must not change when unrelated stories are added to the index. Measured
+        with all 47 bundled-story and 160 archive eval questions in one index: bundled hit@1
+        0.894 -> 0.957, hit@3 0.979 -> 1.000; archive (also scoped) hit@1 0.825 -> 0.819.
+        Term frequency is taken as presence, which BM25's saturation makes nearly equivalent
+        for paragraphs.
+        """
+        columns = [state.vocab[t] for t in dict.fromkeys(q_tokens) if t in state.vocab]
+        if not columns or not len(rows):
+            return np.zeros(len(rows), dtype=np.float32)
+        block = state.presence[rows]
+        present = block[:, columns].toarray()
+        n = len(rows)
+        df = present.sum(axis=0)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        lengths = np.diff(block.indptr).astype(np.float32)  # distinct tokens per paragraph
+        k1, b = 1.5, 0.75
+        norm = (k1 + 1) / (1 + k1 * (1 - b + b * lengths / max(float(lengths.mean()), 1.0)))
+        scores = np.einsum("ij,j->i", present, idf.astype(np.float32)) * norm
+        top = float(scores.max())
+        return (scores / top).astype(np.float32) if top > 0 else np.zeros(n, np.float32)
+
     def _lexical(self, state: _State, rows: np.ndarray, q_tokens: list[str]) -> np.ndarray:
         if state.bm25 is None or not q_tokens:
             return np.zeros(len(rows), dtype=np.float32)
@@ -362,7 +402,15 @@ class Searcher:
         m = _WHAT_DID_X_SAY.match(q)
         wants_quote = bool(_WHO_SAID.match(q)) or bool(m)
         if not m:
-            return None, wants_quote, q
+            m = _WHY_DID_X_SAY.match(q)
+            speaker = None
+            if m and story is not None and self.quotes(story):
+                speaker = match_speaker(m.group("name").strip(), self.quotes(story))
+            elif m and story is None and _is_person_name(m.group("name").strip()):
+                speaker = state.speakers.match(m.group("name").strip())
+            if speaker is None:
+                return None, wants_quote, q
+            return speaker, True, q[: m.start("name")] + "they" + q[m.end("name"):]
         name = m.group("name").strip()
         if story is None and not _is_person_name(name):
             # Across the archive "the minister" could be anyone: search by content instead.

@@ -89,8 +89,24 @@ def sentences(paragraph: str) -> list[Span]:
         while end > start and paragraph[end - 1].isspace():
             end -= 1
         if start < end:
-            spans.append(Span(start, end, paragraph[start:end]))
+            spans.extend(_split_quote_runs(paragraph, start, end))
     return _rejoin_marks(paragraph, spans)
+
+
+# pysbd keeps `...environment." "The economy is ...` together: one quoted sentence closing and
+# the next opening is a boundary, often between two speakers in the archive's merged paragraphs.
+_QUOTE_RUN = re.compile(r'(?<=[.!?]["”])\s+(?=["“][A-Z‘\'])')
+
+
+def _split_quote_runs(paragraph: str, start: int, end: int) -> list[Span]:
+    cuts = [start, *(m.start() for m in _QUOTE_RUN.finditer(paragraph, start, end)), end]
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        while a < b and paragraph[a].isspace():
+            a += 1
+        if a < b:
+            out.append(Span(a, b, paragraph[a:b]))
+    return out
 
 
 def _rejoin_marks(paragraph: str, spans: list[Span]) -> list[Span]:

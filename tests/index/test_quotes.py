@@ -561,3 +561,15 @@ def test_speaker_index_shortlist_agrees_with_a_full_scan() -> None:
         assert index.match(typed) == scan.match(typed), typed
     assert index.match("Emil Rossi") == "Emil Rossi"
     assert index.match("Zed Unknown") is None
+
+
+def test_a_body_named_with_a_title_word_is_not_a_person() -> None:
+    # "Premier" and "General" are titles before a name, but not in "Premier League" or "General
+    # Motors": the quote-only sentences after them stay with the man who was speaking.
+    qs = direct(
+        'Mr Dein said television had driven the game forward. Since the formation of the Premier '
+        'League in 1992, clubs have seen their income soar. "Television has been the driving force '
+        'over the past 10 years." "We must monitor the quality of the product."',
+    )
+    assert who(qs, "driving force") == "Dein"
+    assert who(qs, "monitor the quality") == "Dein"

@@ -39,6 +39,9 @@ ANSWERABLE = [
     ("What did the Superintendent say the officers would do now?", {16}, "Matt Cox"),
     ("How did the Enfield policing lead describe the officer's crimes?", {22}, "Caroline Haines"),
     ("Where does Jessica West work?", {2}, "Jessica West"),
+    # "Why/what <thing> did X say": routed to X's own words like "What did X say".
+    ("What risk did Caroline Russell say police in schools carry?", {20}, "Caroline Russell"),
+    ("Why did Jessica West say the decision was catastrophic?", {2, 9}, "Jessica West"),
 ]
 
 # Reasonable questions the system gets wrong today: kept visible, not weakened.
@@ -305,3 +308,12 @@ def test_money_needs_a_currency_and_counts_read_their_head_noun():
     assert counted_thing("How many manufacturing jobs were created?") == "jobs"
     assert counted_thing("How many young people felt safer?") == "people"
     assert counted_thing("How many pupils attend the academy?") == "pupils"
+
+
+def test_scoped_answers_do_not_move_when_other_stories_are_indexed(searcher, archive_searcher):
+    # BM25 scoped to a story uses the story's own statistics: adding eleven archive articles to
+    # the index leaves every bundled-story answer where it was.
+    for question, _, _ in ANSWERABLE:
+        alone = searcher.search(question, story=STORY).hits[0]
+        among = archive_searcher.search(question, story=STORY).hits[0]
+        assert (among.paragraph, among.excerpt) == (alone.paragraph, alone.excerpt), question
