@@ -208,6 +208,39 @@ _PARTICLE = r"(?:van|de|von|der|den|du|da|di|del|le|bin|al|ibn|el)"
 _NUMBERED = r"(?:(?<=Radio)|(?<=Channel)|(?<=Formula)|(?<=Division))\s+\d{1,2}\b(?![\-–.,:/]\d)"
 _NAME_RUN = re.compile(rf"{_NAME_TOK}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_TOK})*(?:{_NUMBERED})?")
 
+# "Bank of England", "Office for National Statistics", "Department of Trade and Industry": a body
+# named with "of"/"for" (and then "and") is one name, not "Bank" with the role "of England".
+_PARTY_WORDS = {"Lib", "Dem", "Dems", "Labour", "Tory", "Conservative", "Liberal", "Democrat",
+                "Green", "SNP", "Plaid", "UKIP", "Republican", "Democratic", "Unionist", "DUP",
+                "Sinn", "Fein", "Tories"}
+_BODY_HEADS = {"Bank", "Office", "Department", "Ministry", "Institute", "Confederation", "Chamber",
+               "Federation", "Association", "Society", "Council", "Commission", "Committee",
+               "Agency", "Board", "University", "College", "School", "Academy", "Court", "House",
+               "Museum", "Trust", "Fund", "Centre", "Organisation", "Organization", "Union",
+               "Secretary", "Chancellor", "Church", "League", "Party", "Authority", "Corporation"}
+_BODY_JOIN = re.compile(r"\s+(?:of|for)\s+(?:the\s+)?$")
+
+
+def _name_runs(sentence: str) -> list[tuple[int, str]]:
+    """Capitalised runs of a sentence as (start, text), bodies named with "of"/"for" joined."""
+    runs = [(m.start(), m.end()) for m in _NAME_RUN.finditer(sentence)]
+    out: list[tuple[int, int]] = []
+    joined = False  # the last run took an "of"/"for" tail, so "and Industry" may follow
+    for a, b in runs:
+        if out:
+            pa, pb = out[-1]
+            gap = sentence[pb:a]
+            head = sentence[pa:pb].split()[-1]
+            if (head in _BODY_HEADS and _BODY_JOIN.fullmatch(gap)) or (
+                    joined and re.fullmatch(r"\s+and\s+", gap)):
+                out[-1] = (pa, b)
+                joined = True
+                continue
+        out.append((a, b))
+        joined = False
+    return [(a, sentence[a:b]) for a, b in out]
+
+
 _OPEN_DQ = "“„«"
 _CLOSE_DQ = "”»"
 _WORD_CHAR = re.compile(r"[\w£$€%]")
@@ -654,6 +687,10 @@ def _clean_run(run: str, run_start: int, sentence_start: bool, vocab: set[str]
             last_rank = -1  # "Premier League", "General Motors": a body's name, not a title and a name
         titles = [w for w in words[: last_rank + 1] if w in _RANKS or w in _HONORIFICS]
         name_words = words[last_rank + 1:]
+        # "Lib Dem Norman Baker", "Labour MP ...": a party before a two-word name is a role.
+        while len(name_words) > 2 and name_words[0] in _PARTY_WORDS and words[-1] not in _ORG_WORDS:
+            titles.append(name_words.pop(0))
+            last_rank = len(words) - len(name_words) - 1
         if not name_words or all(w in _RANKS or w in _STOP for w in name_words):
             continue
         for i, w in enumerate(name_words[1:-1], start=1):
@@ -699,12 +736,12 @@ class _Reader:
         out: list[_Mention] = []
         sent = masked[s0:s1]
         lead = len(sent) - len(sent.lstrip(" \"“‘'("))
-        for m in _NAME_RUN.finditer(sent):
-            if "x" * 3 in m.group() and set(m.group().replace(" ", "")) <= {"x"}:
+        for m_start, m_text in _name_runs(sent):
+            if "x" * 3 in m_text and set(m_text.replace(" ", "")) <= {"x"}:
                 continue
-            at_start = m.start() <= lead
+            at_start = m_start <= lead
             for a, b, titles, name, poss in _clean_run(
-                m.group(), m.start(), at_start, self.registry.vocabulary
+                m_text, m_start, at_start, self.registry.vocabulary
             ):
                 before = sent[:a]
                 if " " not in name and _DEMONYM.search(name) and re.search(r"\bthe\s+$", before, re.I):

@@ -573,3 +573,19 @@ def test_a_body_named_with_a_title_word_is_not_a_person() -> None:
     )
     assert who(qs, "driving force") == "Dein"
     assert who(qs, "monitor the quality") == "Dein"
+
+
+def test_bodies_named_with_of_and_for_are_one_speaker() -> None:
+    qs = direct(
+        'The Bank of England said: "Rates will stay on hold for some time yet."',
+        'The Department of Trade and Industry said the deal would bring "a sixfold cut in waste shipments".',
+        'Blair and Brown said "we are united on this one" at the launch.',
+    )
+    assert who(qs, "on hold") == "Bank of England"
+    assert who(qs, "sixfold") == "Department of Trade and Industry"
+    assert who(qs, "united") == "Brown"  # "and" joins only inside a body's name
+
+
+def test_party_before_a_name_is_not_part_of_it() -> None:
+    qs = direct('But Lib Dem Norman Baker said: "This is a terrible attempt to offload the cost."')
+    assert who(qs, "terrible attempt") == "Norman Baker"
