@@ -73,8 +73,8 @@ def stored_vectors(index: faiss.Index, ids: np.ndarray) -> np.ndarray | None:
     """The vectors inside ``index`` as a zero-copy (n, d) array whose row i has id ``ids[i]``.
 
     ``None`` unless the index keeps them flat (Flat, or HNSW's flat storage) in exactly that
-    order. Saves holding a second copy (55 MB for the archive) beside the index; the array is
-    valid while ``index`` lives.
+    order. Saves holding a second copy (55 MB for the archive) beside the index; the array
+    keeps ``index`` alive for as long as it is referenced.
     """
     inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
     if isinstance(inner, faiss.IndexHNSW):
@@ -83,5 +83,16 @@ def stored_vectors(index: faiss.Index, ids: np.ndarray) -> np.ndarray | None:
         return None
     if isinstance(index, faiss.IndexIDMap) and not np.array_equal(faiss.vector_to_array(index.id_map), ids):
         return None
-    return faiss.rev_swig_ptr(inner.get_xb(), inner.ntotal * inner.d).reshape(inner.ntotal, inner.d)
+    raw = faiss.rev_swig_ptr(inner.get_xb(), inner.ntotal * inner.d).reshape(inner.ntotal, inner.d)
+    # The view's base keeps the index alive: a caller that outlives its snapshot must not read
+    # freed memory (the scale benchmark once did, and measured recall on garbage).
+    return np.asarray(_KeepAlive(raw.__array_interface__, index))
+
+
+class _KeepAlive:
+    """Exposes an array interface while holding the object that owns the memory."""
+
+    def __init__(self, interface: dict, owner: object):
+        self.__array_interface__ = interface
+        self.owner = owner
 

@@ -407,3 +407,29 @@ def test_verify_weights_refuses_a_different_file_naming_both_checksums(tmp_path)
     assert "Refusing" in message
     with pytest.raises(ModelError, match="Refusing"):
         Embedder.load(tmp_path)
+
+
+def test_vectors_viewed_inside_faiss_outlive_their_snapshot(tmp_path, embedder, fresh_index):
+    import gc
+
+    import numpy as np
+
+    from index.vectors import stored_vectors
+
+    ingest(Store.open(fresh_index), embedder, [load_story(REPO / "stories" / "met-police-safer-schools-officers.txt")])
+    snap = Store.open(fresh_index).snapshot()
+    expected = np.array(snap.vectors, copy=True)
+    view = Store.open(fresh_index).snapshot().vectors  # its snapshot is dropped at once
+    del snap
+    gc.collect()
+    churn = [np.random.default_rng(i).standard_normal(expected.shape).astype(np.float32) for i in range(8)]
+    assert np.array_equal(view, expected), "the view read freed memory"
+    del churn
+    import faiss
+
+    index = faiss.IndexFlatIP(4)
+    index.add(np.eye(4, dtype=np.float32))
+    kept = stored_vectors(index, np.arange(4))
+    del index
+    gc.collect()
+    assert np.array_equal(kept, np.eye(4, dtype=np.float32))
