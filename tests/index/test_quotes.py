@@ -589,3 +589,13 @@ def test_bodies_named_with_of_and_for_are_one_speaker() -> None:
 def test_party_before_a_name_is_not_part_of_it() -> None:
     qs = direct('But Lib Dem Norman Baker said: "This is a terrible attempt to offload the cost."')
     assert who(qs, "terrible attempt") == "Norman Baker"
+
+
+def test_a_spokesman_for_a_person_speaks_for_himself_not_as_that_person() -> None:
+    qs = direct(
+        "On Monday, Tony Blair's official spokesman declined to say whether the prime minister "
+        'backed the plans. He said: "What\'s important is that there\'s a process going on."',
+        'Mr Blair said "the plans are sound and they are fair" at his press conference.',
+    )
+    assert who(qs, "process going on") == "Tony Blair's official spokesman"
+    assert who(qs, "sound and they are fair") == "Tony Blair"
