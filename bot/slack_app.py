@@ -218,9 +218,12 @@ def _respond(respond: Respond, **message: Any) -> None:
 class SlackSurface:
     """The bolt app, its listeners, and the pools they run on."""
 
-    def __init__(self, desk: Any, bindings: Bindings, app: App, listener_pool: TrackedPool) -> None:
+    def __init__(self, desk: Any, bindings: Bindings, app: App, listener_pool: TrackedPool,
+                 admins: frozenset[str] = frozenset()) -> None:
         self.desk = desk
         self.bindings = bindings
+        # Who may rebind a channel with ``/story use``; empty means anyone in the channel.
+        self.admins = admins
         self.app = app
         self.listener_pool = listener_pool
         self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
@@ -260,7 +263,8 @@ class SlackSurface:
         def reply(message: Message) -> None:
             _respond(respond, response_type="ephemeral", **message)
 
-        self._submit(reply, lambda: self._reply_to(cmd, channel, None, share=True))
+        user = command.get("user_id", "")
+        self._submit(reply, lambda: self._reply_to(cmd, channel, None, share=True, user=user))
 
     def on_mention(self, event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         """``@storydesk ...`` in a channel: answer in the thread (the existing one, or a new one)."""
@@ -329,16 +333,20 @@ class SlackSurface:
             extra = {"thread_ts": thread_ts} if thread_ts else {}
             client.chat_postMessage(channel=channel, **extra, **message)
 
-        self._submit(reply, lambda: self._reply_to(cmd, f"slack:{channel}", thread_key, share=False))
+        user = event.get("user", "")
+        self._submit(reply, lambda: self._reply_to(cmd, f"slack:{channel}", thread_key, share=False, user=user))
 
-    def _reply_to(self, cmd: Command, channel: str, thread: str | None, *, share: bool) -> Message:
-        """The message for one command; ``channel``/``thread`` are binding keys."""
+    def _reply_to(self, cmd: Command, channel: str, thread: str | None, *, share: bool, user: str = "") -> Message:
+        """The message for one command from ``user``; ``channel``/``thread`` are binding keys."""
         desk = self.desk
         if cmd.name == "help":
             return render.render_help()
         if cmd.name == "stories":
             return render.render_stories(desk.stories(), bound=self.bindings.channel_story(channel))
         if cmd.name == "use":
+            if self.admins and user not in self.admins:
+                return render.render_notice(
+                    "Only this workspace's storydesk admins can change which story this channel searches.")
             if cmd.arg.lower() in {"all", "none", "*"}:
                 self.bindings.bind(channel, None)
                 return render.render_binding(None, None)
@@ -348,18 +356,10 @@ class SlackSurface:
             info = next((s for s in desk.stories() if s.id == cmd.arg), None)
             return render.render_binding(info, cmd.arg)
         story = self.bindings.story_for(channel, thread)
-        try:
-            if cmd.name == "quotes":
-                return render.render_quotes(desk.quotes(story=story, speaker=cmd.arg or None))
-            if cmd.name == "check":
-                return render.render_check(desk.check(cmd.arg, story=story), cmd.arg)
-        except (AttributeError, ModuleNotFoundError, NotImplementedError) as exc:
-            missing_module = isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("index.")
-            missing_method = isinstance(exc, AttributeError) and not hasattr(desk, cmd.name)
-            if not (missing_module or missing_method or isinstance(exc, NotImplementedError)):
-                raise  # a real bug, not a feature still to land
-            log.info("/story %s is not available on this desk: %r", cmd.name, exc)
-            return render.render_notice(f"`/story {cmd.name}` isn't available on this desk yet.")
+        if cmd.name == "quotes":
+            return render.render_quotes(desk.quotes(story=story, speaker=cmd.arg or None))
+        if cmd.name == "check":
+            return render.render_check(desk.check(cmd.arg, story=story), cmd.arg)
         answer = desk.ask(cmd.arg, story=story, k=render.MORE_HITS)
         if thread and answer.found and answer.hits:
             # Follow-ups in this thread stay on the story that answered first.
@@ -428,6 +428,6 @@ def build_surface(desk: Any, settings: Settings, bindings: Bindings, *, client: 
         listener_executor=listener_pool,
         request_verification_enabled=True,
     )
-    surface = SlackSurface(desk, bindings, app, listener_pool)
+    surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users)
     surface.register()
     return surface

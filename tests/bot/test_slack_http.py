@@ -292,6 +292,22 @@ def test_stories_and_use_bind_the_channel_persistently(base_url, slack, bindings
     assert bindings.channel_story("slack:C0BINDING") is None
 
 
+def test_only_admins_rebind_a_channel_when_admins_are_configured(base_url, slack, bindings, surface):
+    surface.admins = frozenset({"U0EDITOR"})
+    try:
+        slash(base_url, slack, f"use {STORY}", channel="C0LOCKED", response="denied")
+        [denied] = slack.wait_for(at("denied"))
+        assert "admins" in denied.text
+        assert bindings.channel_story("slack:C0LOCKED") is None
+    finally:
+        surface.admins = frozenset()
+    slash(base_url, slack, f"use {STORY}", channel="C0LOCKED", response="open")
+    slack.wait_for(at("open"))
+    assert bindings.channel_story("slack:C0LOCKED") == STORY
+    slash(base_url, slack, "use all", channel="C0LOCKED", response="reset")
+    slack.wait_for(at("reset"))
+
+
 def test_quotes_and_check(base_url, slack, desk):
     slash(base_url, slack, "quotes West", response="quotes")
     slash(base_url, slack, 'check "the single most catastrophic decision"', response="check")
