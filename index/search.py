@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import bm25s
 from bm25s.stopwords import STOPWORDS_EN
@@ -58,8 +58,10 @@ _QUESTION_WORDS = {
 # Query tokens are stemmed ("does" -> "doe", "many" -> "mani"): filter on the stems too.
 _QUESTION_STEMS = _QUESTION_WORDS | set(_STEMMER.stemWords(sorted(_QUESTION_WORDS)))
 _SAY_VERBS = (
-    r"say|said|tell|told|call|called|think|claim|claimed|warn|warned|describe|described|add|"
-    r"argue|admit|mean|reveal|suggest|insist|accuse|comment|announce|promise|predict|believe|feel"
+    r"say|said|says|tell|told|call(?:ed|s)?|think|thought|claim(?:ed|s)?|warn(?:ed|s)?|"
+    r"describe(?:d|s)?|add(?:ed|s)?|argue(?:d|s)?|admit(?:ted|s)?|mean(?:t|s)?|reveal(?:ed|s)?|"
+    r"suggest(?:ed|s)?|insist(?:ed|s)?|accuse(?:d|s)?|comment(?:ed|s)?|announce(?:d|s)?|"
+    r"promise(?:d|s)?|predict(?:ed|s)?|believe(?:d|s)?|feel|felt|urge(?:d|s)?|den(?:y|ied|ies)"
 )
 _WHAT_DID_X_SAY = re.compile(
     rf"^\s*(?:what|how)\s+(?:did|does|do|has|had|have|is|was)\s+(?P<name>.+?)\s+(?:{_SAY_VERBS})\b(?P<rest>.*)$",
@@ -292,6 +294,9 @@ class Searcher:
             self._hit(state, int(rows[i]), unit_scores[int(rows[i])], q_tokens, float(scores[i]))
             for i in order[: max(k, 1)]
         ]
+        if wants_quote and speaker is None:
+            # "Who accused ministers of ...?" is often answered by reported speech, not a quote.
+            hits = [self._reported_speaker(state, h) if not h.speaker else h for h in hits]
         kind = answer_type(q)
         # A named institution must be in the top hit (it has had the type bonus to get there).
         near = order[:1] if kind == "institution" else order[:5]
@@ -467,6 +472,19 @@ class Searcher:
         if speaker:
             role = next((q.role for q in state.snap.quotes.get(sid, ()) if q.speaker == speaker and q.role), "")
         return Hit(sid, story.headline, number, text, excerpt, score, speaker, role, story.url)
+
+    @staticmethod
+    def _reported_speaker(state: _State, hit: Hit) -> Hit:
+        """The hit with the speaker of reported speech in its excerpt ("Norman Baker accused
+        ministers of ...", "Ms Hodge warned that ..."): a person quoted elsewhere in the story,
+        named (or titled) right before a speech verb. Unchanged when there is none."""
+        for quote in state.snap.quotes.get(hit.story, ()):
+            for name in dict.fromkeys((quote.speaker, *quote.aliases)):
+                if len(name) < 3 or not name[0].isupper():
+                    continue
+                if re.search(rf"\b{re.escape(name)}\s+(?:\w+\s+)?(?:{_SAY_VERBS})\b", hit.excerpt):
+                    return replace(hit, speaker=quote.speaker, role=quote.role)
+        return hit
 
     # --- answerability --------------------------------------------------------------------
 

@@ -317,3 +317,19 @@ def test_scoped_answers_do_not_move_when_other_stories_are_indexed(searcher, arc
         alone = searcher.search(question, story=STORY).hits[0]
         among = archive_searcher.search(question, story=STORY).hits[0]
         assert (among.paragraph, among.excerpt) == (alone.paragraph, alone.excerpt), question
+
+
+def test_who_said_names_the_speaker_of_reported_speech(embedder, fresh_index):
+    story = Story("waste", "Nuclear waste plan attacked", (
+        Paragraph("waste", 1, "Plans to keep foreign nuclear waste in the UK were published on Monday."),
+        Paragraph("waste", 2, 'But Lib Dem Norman Baker accused ministers of turning Britain into a "nuclear dumpsite".'),
+        Paragraph("waste", 3, '"This is a terrible attempt to offload the cost of the clean-up," Mr Baker said.'),
+    ))
+    ingest(Store.open(fresh_index), embedder, [story])
+    searcher = Searcher(Store.open(fresh_index), embedder)
+    hit = searcher.search("Who accused ministers of turning the UK into a dumping ground?", story="waste").hits[0]
+    assert hit.paragraph == 2 and hit.speaker == "Norman Baker"
+    # Outside who-said questions narrative keeps no speaker.
+    plain = searcher.search("What are the plans for foreign nuclear waste?", story="waste").hits
+    assert all(h.speaker in ("", "Norman Baker") for h in plain)
+    assert next(h for h in plain if h.paragraph == 2).speaker == ""
