@@ -186,6 +186,12 @@ ARCHIVE = {
 ARCHIVE_EXTRA = ["business/absa-and-barclays-talks-continue.txt", "sport", "tech", "entertainment"]
 
 
+def searcher_over(story: Story, embedder, folder: Path) -> Searcher:
+    """A searcher over a fresh index holding only ``story`` (a small made-up case)."""
+    ingest(Store.open(folder), embedder, [story])
+    return Searcher(Store.open(folder), embedder)
+
+
 @pytest.fixture(scope="module")
 def archive_searcher(tmp_path_factory, embedder, bundled_story):
     """An index of the bundled story plus 8 real archive articles (read-only corpus)."""
@@ -250,8 +256,7 @@ def test_how_many_needs_a_passage_that_counts_that_thing(embedder, fresh_index):
                               "newspapers to announce it."),
         Paragraph("radio", 3, "Its presenters were chosen for their musical knowledge, the station said."),
     ))
-    ingest(Store.open(fresh_index), embedder, [story])
-    searcher = Searcher(Store.open(fresh_index), embedder)
+    searcher = searcher_over(story, embedder, fresh_index)
     ads = searcher.search("How many newspaper ads did the station buy?", story="radio")
     assert ads.found and ads.hits[0].paragraph == 2  # "ads" ~ "full page adverts"
     djs = searcher.search("How many DJs will present the show?", story="radio")
@@ -275,8 +280,7 @@ def test_who_wrote_the_story_is_answered_from_the_byline(searcher):
 def test_a_story_without_byline_says_so(embedder, fresh_index):
     story = Story("plain", "Council votes on parking", (
         Paragraph("plain", 1, "The council voted on Tuesday to double parking charges in the town centre."),))
-    ingest(Store.open(fresh_index), embedder, [story])
-    result = Searcher(Store.open(fresh_index), embedder).search("Who wrote this article?", story="plain")
+    result = searcher_over(story, embedder, fresh_index).search("Who wrote this article?", story="plain")
     assert not result.found and "no byline" in result.message
 
 
@@ -286,8 +290,7 @@ def test_which_institution_needs_a_passage_that_names_one(embedder, fresh_index)
         Paragraph("lab", 2, "The work was led by Dr Ann Lee at Reading University and took three years."),
         Paragraph("lab", 3, "Critics said a school in Kent had tried something similar years ago."),
     ))
-    ingest(Store.open(fresh_index), embedder, [story])
-    searcher = Searcher(Store.open(fresh_index), embedder)
+    searcher = searcher_over(story, embedder, fresh_index)
     named = searcher.search("Which university led the work on growing nerve cells?", story="lab")
     assert named.found and named.hits[0].paragraph == 2
     unnamed = searcher.search("Which Kent school tried it first?", story="lab")
@@ -325,8 +328,7 @@ def test_who_said_names_the_speaker_of_reported_speech(embedder, fresh_index):
         Paragraph("waste", 2, 'But Lib Dem Norman Baker accused ministers of turning Britain into a "nuclear dumpsite".'),
         Paragraph("waste", 3, '"This is a terrible attempt to offload the cost of the clean-up," Mr Baker said.'),
     ))
-    ingest(Store.open(fresh_index), embedder, [story])
-    searcher = Searcher(Store.open(fresh_index), embedder)
+    searcher = searcher_over(story, embedder, fresh_index)
     hit = searcher.search("Who accused ministers of turning the UK into a dumping ground?", story="waste").hits[0]
     assert hit.paragraph == 2 and hit.speaker == "Norman Baker"
     # Outside who-said questions narrative keeps no speaker.
