@@ -239,7 +239,7 @@ def _name_runs(sentence: str) -> list[tuple[int, str]]:
             gap = sentence[pb:a]
             head = sentence[pa:pb].split()[-1]
             if (head in _BODY_HEADS and _BODY_JOIN.fullmatch(gap)) or (
-                    joined and re.fullmatch(r"\s+and\s+", gap)):
+                    joined and (re.fullmatch(r"\s+and\s+", gap) or _BODY_JOIN.fullmatch(gap))):
                 out[-1] = (pa, b)
                 joined = True
                 continue

@@ -580,7 +580,9 @@ def test_bodies_named_with_of_and_for_are_one_speaker() -> None:
         'The Bank of England said: "Rates will stay on hold for some time yet."',
         'The Department of Trade and Industry said the deal would bring "a sixfold cut in waste shipments".',
         'Blair and Brown said "we are united on this one" at the launch.',
+        'The Association of Directors of Social Services said the plans were "a good start for carers".',
     )
+    assert who(qs, "good start") == "Association of Directors of Social Services"
     assert who(qs, "on hold") == "Bank of England"
     assert who(qs, "sixfold") == "Department of Trade and Industry"
     assert who(qs, "united") == "Brown"  # "and" joins only inside a body's name
