@@ -4,12 +4,13 @@ Vectors are L2-normalised, so inner product is cosine. Ids are the store's unit 
 (``IndexIDMap2``), so a search result maps straight back to a paragraph.
 
 Choice by size (``bench/`` part ``scale``, one thread as search runs): exact ``IndexFlatIP``
-while a brute-force scan stays well inside the latency budget (the archive's 35,679 vectors:
-4.2 ms a query; 100k: 9.1 ms; 1M: 90 ms), HNSW above 50k (0.8 ms at 1M with efSearch 256).
+while a brute-force scan stays well inside the latency budget (the archive's 35,745 vectors:
+2.2-4.2 ms a query; 100k: 9-11 ms; 1M: 90-110 ms, across runs), HNSW above 50k (0.8 ms at 1M
+with efSearch 256).
 
 Why HNSW and not IVF above the flat range: on the real archive's vectors, HNSW32 with efSearch
 256 keeps 0.98 of the exact top 256 (the shortlist search re-ranks) and 1.00 of the top 10, while
-IVF (4*sqrt(n) lists) keeps 0.64 of the top 256 at nprobe 16 and 0.88 at nprobe 64. Synthetic
+IVF (4*sqrt(n) lists) keeps 0.63 of the top 256 at nprobe 16 and 0.88 at nprobe 64. Synthetic
 clustered vectors flatter IVF (1.00 at 1M) and are hard on HNSW (0.79 of the top 10 at 1M with
 efSearch 256), so the choice rests on the real vectors; a real archive of 1M sentences should be
 measured again before trusting either.
