@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 Q ?= Who called the decision catastrophic?
 STORY := stories/met-police-safer-schools-officers.txt
 
-.PHONY: ask test install index eval serve bench clean
+.PHONY: ask test install index eval eval-heldout serve bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ test: $(STAMP)
 
 eval: index
 	$(BIN)/storydesk eval eval/bundled_questions.jsonl ../shared/eval/dev/seed_questions.jsonl ../shared/eval/dev/questions.jsonl ../shared/eval/dev/quotes.jsonl
+
+# Our own held-out sets (eval/README.md): archive a+b, archive c+d with the new bundled-story questions.
+eval-heldout: $(STAMP)
+	$(BIN)/storydesk eval eval/heldout/questions-a.jsonl eval/heldout/questions-b.jsonl eval/heldout/quotes-a.jsonl eval/heldout/quotes-b.jsonl
+	$(BIN)/storydesk eval eval/heldout/questions-c.jsonl eval/heldout/questions-d.jsonl eval/heldout/questions-story.jsonl eval/heldout/quotes-c.jsonl eval/heldout/quotes-d.jsonl
 
 serve: index
 	$(BIN)/storydesk serve
