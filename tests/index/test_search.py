@@ -186,6 +186,11 @@ ARCHIVE = {
 ARCHIVE_EXTRA = ["business/absa-and-barclays-talks-continue.txt", "sport", "tech", "entertainment"]
 
 
+def made_up(sid: str, headline: str, *texts: str) -> Story:
+    """A small story written for one test, paragraphs numbered from 1."""
+    return Story(sid, headline, tuple(Paragraph(sid, i, t) for i, t in enumerate(texts, start=1)))
+
+
 def searcher_over(story: Story, embedder, folder: Path) -> Searcher:
     """A searcher over a fresh index holding only ``story`` (a small made-up case)."""
     ingest(Store.open(folder), embedder, [story])
@@ -249,13 +254,12 @@ def test_scoped_search_never_leaves_its_story(archive_searcher):
 
 
 def test_how_many_needs_a_passage_that_counts_that_thing(embedder, fresh_index):
-    story = Story("radio", "Radio show begins", (
-        Paragraph("radio", 1, "The new late-night show goes on air on Tuesday at 2300, with three DJs "
-                              "taking turns through the week."),
-        Paragraph("radio", 2, "The station took out more than 100 full page adverts in national "
-                              "newspapers to announce it."),
-        Paragraph("radio", 3, "Its presenters were chosen for their musical knowledge, the station said."),
-    ))
+    story = made_up(
+        "radio", "Radio show begins",
+        "The new late-night show goes on air on Tuesday at 2300, with three DJs taking turns through the week.",
+        "The station took out more than 100 full page adverts in national newspapers to announce it.",
+        "Its presenters were chosen for their musical knowledge, the station said.",
+    )
     searcher = searcher_over(story, embedder, fresh_index)
     ads = searcher.search("How many newspaper ads did the station buy?", story="radio")
     assert ads.found and ads.hits[0].paragraph == 2  # "ads" ~ "full page adverts"
@@ -278,18 +282,19 @@ def test_who_wrote_the_story_is_answered_from_the_byline(searcher):
 
 
 def test_a_story_without_byline_says_so(embedder, fresh_index):
-    story = Story("plain", "Council votes on parking", (
-        Paragraph("plain", 1, "The council voted on Tuesday to double parking charges in the town centre."),))
+    story = made_up("plain", "Council votes on parking",
+                    "The council voted on Tuesday to double parking charges in the town centre.")
     result = searcher_over(story, embedder, fresh_index).search("Who wrote this article?", story="plain")
     assert not result.found and "no byline" in result.message
 
 
 def test_which_institution_needs_a_passage_that_names_one(embedder, fresh_index):
-    story = Story("lab", "Nerve cells grown on chips", (
-        Paragraph("lab", 1, "Scientists have grown human nerve cells on circuit boards, a first for the field."),
-        Paragraph("lab", 2, "The work was led by Dr Ann Lee at Reading University and took three years."),
-        Paragraph("lab", 3, "Critics said a school in Kent had tried something similar years ago."),
-    ))
+    story = made_up(
+        "lab", "Nerve cells grown on chips",
+        "Scientists have grown human nerve cells on circuit boards, a first for the field.",
+        "The work was led by Dr Ann Lee at Reading University and took three years.",
+        "Critics said a school in Kent had tried something similar years ago.",
+    )
     searcher = searcher_over(story, embedder, fresh_index)
     named = searcher.search("Which university led the work on growing nerve cells?", story="lab")
     assert named.found and named.hits[0].paragraph == 2
@@ -323,11 +328,12 @@ def test_scoped_answers_do_not_move_when_other_stories_are_indexed(searcher, arc
 
 
 def test_who_said_names_the_speaker_of_reported_speech(embedder, fresh_index):
-    story = Story("waste", "Nuclear waste plan attacked", (
-        Paragraph("waste", 1, "Plans to keep foreign nuclear waste in the UK were published on Monday."),
-        Paragraph("waste", 2, 'But Lib Dem Norman Baker accused ministers of turning Britain into a "nuclear dumpsite".'),
-        Paragraph("waste", 3, '"This is a terrible attempt to offload the cost of the clean-up," Mr Baker said.'),
-    ))
+    story = made_up(
+        "waste", "Nuclear waste plan attacked",
+        "Plans to keep foreign nuclear waste in the UK were published on Monday.",
+        'But Lib Dem Norman Baker accused ministers of turning Britain into a "nuclear dumpsite".',
+        '"This is a terrible attempt to offload the cost of the clean-up," Mr Baker said.',
+    )
     searcher = searcher_over(story, embedder, fresh_index)
     hit = searcher.search("Who accused ministers of turning the UK into a dumping ground?", story="waste").hits[0]
     assert hit.paragraph == 2 and hit.speaker == "Norman Baker"
@@ -335,3 +341,29 @@ def test_who_said_names_the_speaker_of_reported_speech(embedder, fresh_index):
     plain = searcher.search("What are the plans for foreign nuclear waste?", story="waste").hits
     assert all(h.speaker in ("", "Norman Baker") for h in plain)
     assert next(h for h in plain if h.paragraph == 2).speaker == ""
+
+
+def test_a_rate_or_price_needs_a_figure_for_that_very_thing(embedder, fresh_index):
+    story = made_up(
+        "fed", "US interest rates expected to rise",
+        "US interest rates are expected to rise to 2.5% on Tuesday.",
+        '"We are seeing evidence that inflation is moving higher," said Ken Kim, an analyst.',
+        "The economy's growth rate was 3.9% in the three months to September.",
+    )
+    searcher = searcher_over(story, embedder, fresh_index)
+    inflation = searcher.search("What is the current annual rate of US inflation?", story="fed")
+    assert not inflation.found and "rate of inflation" in inflation.message
+    growth = searcher.search("What was the growth rate in the three months to September?", story="fed")
+    assert growth.found and growth.hits[0].paragraph == 3
+    shares = searcher.search("How did the Fed's share price react?", story="fed")
+    assert not shares.found
+
+
+def test_measured_thing_reads_the_question():
+    from index.search import measured_thing
+
+    assert measured_thing("What is the current annual rate of US inflation?").word == "inflation"
+    assert measured_thing("How did BT's share price react to the proposals?").word == "share"
+    assert measured_thing("How much will tickets for the preview performances cost?").word == "tickets"
+    assert measured_thing("In which months has the Fed already raised rates?") is None
+    assert measured_thing("Who called the decision catastrophic?") is None
