@@ -550,6 +550,10 @@ class Searcher:
         # Short capitalised tokens ("Lib Dem", "BBC") are often abbreviations: not checked.
         missing = [n for n in _proper_names(q)
                    if all(len(w) >= 4 for w in n.split()) and not set(words(n)) & scope_words]
+        # A one-word name ("Germany", "Greenpeace") counts as mentioned when a word of the story
+        # shares its first four letters ("Britain" ~ "British"); demonyms and institutions
+        # ("American", "Parliament") are left out: stories say "US" and "MPs" instead.
+        missing += [w for w in _single_names(q) if not any(sw.startswith(w[:4].lower()) for sw in scope_words)]
         if missing:
             where = "this story" if story else "any indexed story"
             return False, f"The story doesn't say: {', '.join(missing)} is not mentioned in {where}."
@@ -739,6 +743,27 @@ def _is_person_name(name: str) -> bool:
     """True when ``name`` ends in a capitalised run ("Boris Johnson", "Lib Dem leader Charles Kennedy")."""
     tokens = name.replace("’s", "").replace("'s", "").split()
     return bool(tokens) and tokens[-1][:1].isupper() and tokens[-1] not in _NOT_NAMES
+
+
+_INSTITUTION_WORDS = frozenset(
+    "Parliament Government Commons Lords Treasury Cabinet Church Army Navy Police Court Council "
+    "Congress Senate Assembly Commission Ministry Department Office Opposition Crown State "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April June "
+    "July August September October November December Christmas Easter Olympics Olympic".split())
+_DEMONYM = re.compile(r"(?:an|ans|ish|ese|ic|i|ch)$")
+
+
+def _single_names(text: str) -> list[str]:
+    """One-word capitalised names inside the question ("Germany"), not its first word, nor
+    demonyms, days, months or institutions."""
+    out = []
+    for m in _NAME_RUN.finditer(text):
+        run = m.group(1).split()
+        word = run[0] if len(run) == 1 else ""
+        if m.start() > 0 and len(word) >= 5 and word not in _NOT_NAMES and word not in _INSTITUTION_WORDS \
+                and not _DEMONYM.search(word) and not re.search(r"[’'\-\d]", word):
+            out.append(word)
+    return out
 
 
 def _proper_names(text: str) -> list[str]:

@@ -367,3 +367,21 @@ def test_measured_thing_reads_the_question():
     assert measured_thing("How much will tickets for the preview performances cost?").word == "tickets"
     assert measured_thing("In which months has the Fed already raised rates?") is None
     assert measured_thing("Who called the decision catastrophic?") is None
+
+
+def test_a_one_word_name_the_story_never_mentions_is_declined(embedder, fresh_index):
+    from index.search import _single_names
+
+    assert _single_names("Where did Germany rank in the ICT index?") == ["Germany"]
+    # Demonyms, institutions and days are how stories paraphrase: never checked.
+    assert _single_names("How many American jobs did Parliament vote on Tuesday?") == []
+    story = made_up(
+        "ict", "UK firms embracing e-commerce",
+        "British businesses are using the internet more than ever, a study found.",
+        "The UK came fourth in the ranking, behind Sweden, Ireland and Canada.",
+    )
+    searcher = searcher_over(story, embedder, fresh_index)
+    germany = searcher.search("Where did Germany rank in the ICT index?", story="ict")
+    assert not germany.found and "Germany is not mentioned" in germany.message
+    britain = searcher.search("Which countries came ahead of Britain in the ranking?", story="ict")
+    assert britain.found and britain.hits[0].paragraph == 2  # "Britain" ~ "British"
