@@ -620,7 +620,14 @@ _INSTITUTION_Q = re.compile(
 _NAMED_INSTITUTION = re.compile(
     r"\b(?:[A-Z][\w’'-]+\s+)+(?:University|College|School|Academy|Court|Hospital|Prison|Institute)\b|"
     r"\b(?:University|College|Institute) of [A-Z]")
-ANSWER_TYPES = {"money": _MONEY, "number": _NUMBER, "date": _DATE, "institution": _NAMED_INSTITUTION}
+# "How long ...?" wants a span of time: "three years", "four hours and five minutes", "since 2009".
+_DURATION_Q = re.compile(r"\bhow long\b(?!\s+ago)", re.IGNORECASE)
+_DURATION = re.compile(
+    r"(\b(\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|several|few|many)[\s-]+(\w+[\s-]+)?(second|minute|hour|day|night|week|month|year|"
+    r"decade|season|term)s?\b|\bsince\s+(19|20)\d\d\b|\buntil\b|\bfor life\b|\bindefinite)", re.IGNORECASE)
+ANSWER_TYPES = {"money": _MONEY, "number": _NUMBER, "date": _DATE, "institution": _NAMED_INSTITUTION,
+                "duration": _DURATION}
 _HOW_MANY = re.compile(r"\bhow many\s+(.*)", re.IGNORECASE)
 _AFTER_THING = frozenset(
     "did do does had has have were was are is will would could can should a an each per in of at on "
@@ -686,11 +693,13 @@ def _type_strengths(texts: list[str]) -> dict[str, np.ndarray]:
 
 def answer_type(question: str) -> str | None:
     """The kind of fact a question wants, when its wording says so: ``institution`` (a named
-    university, court, school ...), ``money``, ``date``, ``number`` or None."""
+    university, court, school ...), ``money``, ``duration``, ``date``, ``number`` or None."""
     if _INSTITUTION_Q.search(question):
         return "institution"
     if _MONEY_Q.search(question):
         return "money"
+    if _DURATION_Q.search(question):
+        return "duration"
     if _DATE_Q.search(question):
         return "date"
     if _NUMBER_Q.search(question):

@@ -385,3 +385,22 @@ def test_a_one_word_name_the_story_never_mentions_is_declined(embedder, fresh_in
     assert not germany.found and "Germany is not mentioned" in germany.message
     britain = searcher.search("Which countries came ahead of Britain in the ranking?", story="ict")
     assert britain.found and britain.hits[0].paragraph == 2  # "Britain" ~ "British"
+
+
+def test_how_long_needs_a_span_of_time(embedder, fresh_index):
+    court = made_up(
+        "court", "Actress wins restraining order",
+        "The actress won a restraining order against two photographers on Friday.",
+        "The magistrate said the men had frightened her and must stay away from her home.",
+    )
+    match = made_up(
+        "match", "Hewitt survives epic",
+        "Lleyton Hewitt beat David Nalbandian in five sets to reach the semi-finals.",
+        "Hewitt needed four hours and five minutes to finish off the match.",
+    )
+    ingest(Store.open(fresh_index), embedder, [court, match])
+    searcher = Searcher(Store.open(fresh_index), embedder)
+    order = searcher.search("How long will the restraining order remain in force?", story="court")
+    assert not order.found and "duration" in order.message
+    long_match = searcher.search("How long did Hewitt need to finish off the match?", story="match")
+    assert long_match.found and long_match.hits[0].paragraph == 2
