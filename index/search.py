@@ -626,8 +626,13 @@ _DURATION = re.compile(
     r"(\b(\d[\d,.]*|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|several|few|many)[\s-]+(\w+[\s-]+)?(second|minute|hour|day|night|week|month|year|"
     r"decade|season|term)s?\b|\bsince\s+(19|20)\d\d\b|\buntil\b|\bfor life\b|\bindefinite)", re.IGNORECASE)
+# "In which round / at what stage did X go out?" wants a stage of a competition.
+_STAGE_Q = re.compile(r"\b(?:which|what) (?:round|stage)\b", re.IGNORECASE)
+_STAGE = re.compile(
+    r"\b((first|second|third|fourth|fifth|sixth|opening|\d+(st|nd|rd|th))[\s-]+round|"
+    r"(quarter|semi)[\s-]?finals?|finals?\b|last (16|eight|four|32)|group stage|knockout)", re.IGNORECASE)
 ANSWER_TYPES = {"money": _MONEY, "number": _NUMBER, "date": _DATE, "institution": _NAMED_INSTITUTION,
-                "duration": _DURATION}
+                "duration": _DURATION, "stage": _STAGE}
 _HOW_MANY = re.compile(r"\bhow many\s+(.*)", re.IGNORECASE)
 _AFTER_THING = frozenset(
     "did do does had has have were was are is will would could can should a an each per in of at on "
@@ -693,9 +698,12 @@ def _type_strengths(texts: list[str]) -> dict[str, np.ndarray]:
 
 def answer_type(question: str) -> str | None:
     """The kind of fact a question wants, when its wording says so: ``institution`` (a named
-    university, court, school ...), ``money``, ``duration``, ``date``, ``number`` or None."""
+    university, court, school ...), ``stage`` (of a competition), ``money``, ``duration``, ``date``,
+    ``number`` or None."""
     if _INSTITUTION_Q.search(question):
         return "institution"
+    if _STAGE_Q.search(question):
+        return "stage"
     if _MONEY_Q.search(question):
         return "money"
     if _DURATION_Q.search(question):

@@ -404,3 +404,12 @@ def test_how_long_needs_a_span_of_time(embedder, fresh_index):
     assert not order.found and "duration" in order.message
     long_match = searcher.search("How long did Hewitt need to finish off the match?", story="match")
     assert long_match.found and long_match.hits[0].paragraph == 2
+
+
+def test_which_round_needs_a_stage_of_the_competition():
+    from index.search import ANSWER_TYPES, answer_type
+
+    assert answer_type("In which round did Davenport go out of the 2004 US Open?") == "stage"
+    stage = ANSWER_TYPES["stage"]
+    assert stage.search("She lost in the quarter-finals") and stage.search("went out in the third round")
+    assert not stage.search("Davenport has won three Grand Slams, the 2000 Australian Open and Wimbledon")
