@@ -203,3 +203,10 @@ def test_validate_reports_each_broken_limit():
     assert "content over 2000" in problems and "more than 10 embeds" in problems
     assert "embeds over 6000 in total" in problems
     assert "embed 0 title over 256" in problems and "embed 0 description over 4096" in problems
+
+
+def test_a_byline_answer_is_cited_as_the_byline_not_paragraph_zero():
+    msg = rd.render_answer(answer(hit(excerpt="reports Kumail Jaffer, Local Democracy Reporter", paragraph=0),
+                                  question="Who wrote this story?"))
+    assert msg["embeds"][0]["footer"]["text"].startswith("byline ·")
+    assert "¶0" not in str(msg)

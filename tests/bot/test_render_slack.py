@@ -200,3 +200,11 @@ def test_help_and_error_replies():
     assert "Something went wrong (ref A1B2C3)" in error["text"]
     for message in (render.render_help(), error, render.render_notice("Too long.")):
         assert check_message(message) == []
+
+
+def test_a_byline_answer_is_cited_as_the_byline_not_paragraph_zero():
+    message = render.render_answer(answer(hit(paragraph=0, excerpt="reports Kumail Jaffer, Local Democracy Reporter"),
+                                          question="Who wrote this story?"), share=True)
+    shown = all_text(message)
+    assert "byline · " in shown and "¶0" not in shown
+    check_message(message)
