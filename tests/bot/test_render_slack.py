@@ -207,4 +207,4 @@ def test_a_byline_answer_is_cited_as_the_byline_not_paragraph_zero():
                                           question="Who wrote this story?"), share=True)
     shown = all_text(message)
     assert "byline · " in shown and "¶0" not in shown
-    check_message(message)
+    assert check_message(message) == []
