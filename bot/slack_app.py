@@ -37,6 +37,7 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
 
 from bot import render_slack as render
 from bot.bindings import Bindings
@@ -206,9 +207,16 @@ def make_client(settings: Settings) -> WebClient:
 
 
 def _respond(respond: Respond, **message: Any) -> None:
-    """``respond`` that raises when Slack refuses, so the failure is logged with a ref."""
-    result = respond(**message)
-    if result is not None and result.status_code != 200:
+    """Post ``message`` to the request's ``response_url``, retrying 429s after ``Retry-After``
+    (bolt's own ``respond`` does not), and raise when Slack refuses, so the failure is logged
+    with a ref."""
+    if respond.response_url is None:
+        raise ValueError("this request has no response_url to answer on")
+    client = WebhookClient(url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl,
+                           retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1),
+                                           RateLimitErrorRetryHandler(max_retry_count=3)])
+    result = client.send_dict(message)
+    if result.status_code != 200:
         raise RuntimeError(f"response_url refused the reply: HTTP {result.status_code} {str(result.body)[:200]}")
 
 

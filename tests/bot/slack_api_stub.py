@@ -184,6 +184,11 @@ class SlackAPIStub:
 
     def _answer(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         if path.startswith("/response/"):
+            with self._changed:
+                if "response_url" in self.rate_limit:
+                    self.rate_limit.remove("response_url")
+                    self.rate_limited.append("response_url")
+                    return 429, {"Retry-After": "0"}, {"ok": False, "error": "ratelimited"}
             record = Recorded("response_url", path, headers, body, check_message(body))
             self._record(record)
             if record.problems:

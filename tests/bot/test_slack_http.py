@@ -386,6 +386,13 @@ def test_rate_limited_posts_are_retried_after_retry_after(base_url, slack):
     assert slack.rate_limited == ["chat.postMessage"] and COX_WORDS in post.text
 
 
+def test_a_rate_limited_response_url_is_retried_after_retry_after(base_url, slack):
+    slack.rate_limit.append("response_url")
+    slash(base_url, slack, COX, response="limited")
+    [reply] = slack.wait_for(at("limited"))
+    assert slack.rate_limited == ["response_url"] and COX_WORDS in reply.text
+
+
 # --------------------------------------------------------------------------- security
 
 
