@@ -27,7 +27,6 @@ import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot import render_slack as render
 from bot.bindings import Bindings
+from bot.seen import SeenKeys
 from bot.settings import Settings
 
 try:
@@ -156,25 +156,6 @@ class TrackedPool(ThreadPoolExecutor):
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
 
-class SeenKeys:
-    """A bounded, expiring set: ``claim(key)`` is True the first time only."""
-
-    def __init__(self, size: int = 20_000, ttl: float = 3600.0) -> None:
-        self._keys: OrderedDict[str, float] = OrderedDict()
-        self._size, self._ttl = size, ttl
-        self._lock = threading.Lock()
-
-    def claim(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            while self._keys and (len(self._keys) >= self._size or next(iter(self._keys.values())) < now - self._ttl):
-                self._keys.popitem(last=False)
-            if key in self._keys:
-                return False
-            self._keys[key] = now
-            return True
-
-
 _SECRET = re.compile(r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=token=)[^&\s'\",]+|(?<=['\"]token['\"]: ['\"])[^'\"]+")
 
 
@@ -227,7 +208,7 @@ class SlackSurface:
     """The bolt app, its listeners, and the pools they run on."""
 
     def __init__(self, desk: Any, bindings: Bindings, app: App, listener_pool: TrackedPool,
-                 admins: frozenset[str] = frozenset()) -> None:
+                 admins: frozenset[str] = frozenset(), seen: SeenKeys | None = None) -> None:
         self.desk = desk
         self.bindings = bindings
         # Who may rebind a channel with ``/story use``; empty means anyone in the channel.
@@ -235,7 +216,8 @@ class SlackSurface:
         self.app = app
         self.listener_pool = listener_pool
         self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
-        self._seen = SeenKeys()
+        # Shared with other processes on the same index folder, so a restart never double-posts.
+        self._seen = seen or SeenKeys()
 
     # ------------------------------------------------------------------ registration
 
@@ -416,6 +398,7 @@ class SlackSurface:
         """Finish in-flight answers and stop the pools."""
         self.listener_pool.shutdown(wait=True)
         self.answer_pool.shutdown(wait=True)
+        self._seen.close()
 
 
 def build_surface(desk: Any, settings: Settings, bindings: Bindings, *, client: WebClient | None = None) -> SlackSurface:
@@ -436,6 +419,7 @@ def build_surface(desk: Any, settings: Settings, bindings: Bindings, *, client: 
         listener_executor=listener_pool,
         request_verification_enabled=True,
     )
-    surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users)
+    surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
+                           seen=SeenKeys.in_folder(bindings.path.parent))
     surface.register()
     return surface

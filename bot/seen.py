@@ -1,0 +1,69 @@
+"""Answer each chat event once: a set of claimed keys shared by every process on one index folder.
+
+Slack redelivers an event it thinks went unanswered (``X-Slack-Retry-Num``), and an @-mention also
+arrives as a ``message`` event. A set held in memory forgets both across a restart or between
+worker processes, and the user gets the answer twice. The keys live in SQLite beside the index
+(``seen.sqlite``): ``INSERT OR IGNORE`` on a primary key is atomic across processes, so exactly
+one claimant wins. Keys expire after an hour, well past Slack's last retry (about 5 minutes).
+
+Standard library ``sqlite3`` (WAL, ``synchronous=NORMAL``): a claim costs well under a millisecond
+and needs no server; the index folder already holds SQLite.
+
+>>> seen = SeenKeys(index_dir / "seen.sqlite")
+>>> seen.claim("event:Ev123"), seen.claim("event:Ev123")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+FILENAME = "seen.sqlite"
+TTL_SECONDS = 3600.0
+_PRUNE_EVERY = 500  # claims between deletions of expired keys
+
+
+class SeenKeys:
+    """``claim(key)`` is True for the first claimant of ``key`` (in any process) within the TTL.
+
+    With ``path=None`` the set lives in memory only (one process; tests and the CLI).
+    """
+
+    def __init__(self, path: Path | None = None, ttl: float = TTL_SECONDS) -> None:
+        self.path = Path(path) if path is not None else None
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._claims = 0
+        target = ":memory:"
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            target = str(self.path)
+        self._db = sqlite3.connect(target, timeout=10, check_same_thread=False, isolation_level=None)
+        if self.path is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at REAL NOT NULL)")
+
+    @classmethod
+    def in_folder(cls, folder: Path) -> "SeenKeys":
+        """The keys kept beside the index in ``folder``."""
+        return cls(Path(folder) / FILENAME)
+
+    def claim(self, key: str) -> bool:
+        """Record ``key``; True if nobody had claimed it within the TTL."""
+        now = time.time()
+        with self._lock:
+            self._claims += 1
+            if self._claims % _PRUNE_EVERY == 1:
+                self._db.execute("DELETE FROM seen WHERE at < ?", (now - self._ttl,))
+            # An expired key may be claimed again: drop it first, then race on the insert.
+            self._db.execute("DELETE FROM seen WHERE key = ? AND at < ?", (key, now - self._ttl))
+            return self._db.execute("INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)",
+                                    (key, now)).rowcount == 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
