@@ -177,14 +177,15 @@ class _DropClientTokenWarning(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
+def _retry_handlers() -> list:
+    """One dropped connection retried, and 429s retried after ``Retry-After`` (up to 3 times)."""
+    return [ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=3)]
+
+
 def make_client(settings: Settings) -> WebClient:
     """The Web API client: ``SLACK_API_URL`` as base URL, retrying 429s after ``Retry-After``."""
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    return WebClient(
-        token=settings.slack_bot_token or None,
-        base_url=base_url,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=3)],
-    )
+    return WebClient(token=settings.slack_bot_token or None, base_url=base_url, retry_handlers=_retry_handlers())
 
 
 def _respond(respond: Respond, **message: Any) -> None:
@@ -194,8 +195,7 @@ def _respond(respond: Respond, **message: Any) -> None:
     if respond.response_url is None:
         raise ValueError("this request has no response_url to answer on")
     client = WebhookClient(url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl,
-                           retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1),
-                                           RateLimitErrorRetryHandler(max_retry_count=3)])
+                           retry_handlers=_retry_handlers())
     result = client.send_dict(message)
     if result.status_code != 200:
         raise RuntimeError(f"response_url refused the reply: HTTP {result.status_code} {str(result.body)[:200]}")

@@ -55,7 +55,8 @@ as the body that spoke, passive "were told", "says X." then a bare quote, unisex
 (``quotes-{c,d}.jsonl``, 59 gold quotes) measured first untouched: right speaker 0.915,
 precision 0.927; after fixing what they showed ("Premier League" and "Bank of England" are
 bodies, not "League" and "Bank"; "Lib Dem Norman Baker" is Norman Baker; "Tony Blair's official
-spokesman" speaks, not Tony Blair): recall 0.983, right speaker 0.983, precision 1.000. Expect unseen stories near the first-sight figures. The bundled story's 14 direct quotes are pinned in
+spokesman" speaks, not Tony Blair): recall 0.983, right speaker 0.983, precision 1.000. Expect
+unseen stories near the first-sight figures. The bundled story's 14 direct quotes are pinned in
 ``tests/index/test_quotes.py``. Runs in about a millisecond per story; no model is loaded.
 Libraries: ``re`` (standard library) and ``rapidfuzz`` (fuzzy speaker-name matching).
 """
@@ -211,8 +212,6 @@ _PARTICLE = r"(?:van|de|von|der|den|du|da|di|del|le|bin|al|ibn|el)"
 _NUMBERED = r"(?:(?<=Radio)|(?<=Channel)|(?<=Formula)|(?<=Division))\s+\d{1,2}\b(?![\-–.,:/]\d)"
 _NAME_RUN = re.compile(rf"{_NAME_TOK}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_TOK})*(?:{_NUMBERED})?")
 
-# "Bank of England", "Office for National Statistics", "Department of Trade and Industry": a body
-# named with "of"/"for" (and then "and") is one name, not "Bank" with the role "of England".
 # "Tony Blair's official spokesman said": the spokesman speaks, not Tony Blair.
 _PROXY = re.compile(
     r"\s+(?P<noun>(?:(?:official|chief|press|personal|senior|former|long-time|own)\s+)?"
@@ -220,6 +219,8 @@ _PROXY = re.compile(
 _PARTY_WORDS = {"Lib", "Dem", "Dems", "Labour", "Tory", "Conservative", "Liberal", "Democrat",
                 "Green", "SNP", "Plaid", "UKIP", "Republican", "Democratic", "Unionist", "DUP",
                 "Sinn", "Fein", "Tories"}
+# "Bank of England", "Office for National Statistics", "Department of Trade and Industry": a body
+# named with "of"/"for" (and then "and") is one name, not "Bank" with the role "of England".
 _BODY_HEADS = {"Bank", "Office", "Department", "Ministry", "Institute", "Confederation", "Chamber",
                "Federation", "Association", "Society", "Council", "Commission", "Committee",
                "Agency", "Board", "University", "College", "School", "Academy", "Court", "House",

@@ -135,6 +135,7 @@ class _State:
     unit_quoted: np.ndarray  # share of each unit's characters inside quotation marks
     df: np.ndarray  # paragraphs containing each token (by column)
     _story_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    _prefixes: dict[str | None, frozenset[str]] = field(default_factory=dict)
 
     def idf(self, token: str) -> float:
         column = self.vocab.get(token)
@@ -147,6 +148,15 @@ class _State:
         if found is None:
             found = frozenset(_story_words(self.snap.stories[story])) if story in self.snap.stories else frozenset()
             self._story_words[story] = found
+        return found
+
+
+    def word_prefixes(self, story: str | None) -> frozenset[str]:
+        """First four letters of every word of ``story`` (or of every story), made on first use."""
+        found = self._prefixes.get(story)
+        if found is None:
+            scope = self.story_words(story) if story is not None else self.all_words
+            found = self._prefixes[story] = frozenset(w[:4] for w in scope if len(w) >= 4)
         return found
 
 
@@ -281,7 +291,8 @@ class Searcher:
         q_tokens = _tokens(topic)
         q_vec = self.embedder.encode([topic])[0]
         rows = self._candidate_paragraphs(state, q_vec, q_tokens, story)
-        unit_scores = self._unit_scores(state, rows, q_vec, answer_type(q), speaker, wants_quote)
+        kind = answer_type(q)
+        unit_scores = self._unit_scores(state, rows, q_vec, kind, speaker, wants_quote)
         dense = np.array([unit_scores[r].max() if len(unit_scores[r]) else -1.0 for r in rows],
                          dtype=np.float32)
         coverage = self._coverage(state, rows, q_tokens)
@@ -297,17 +308,17 @@ class Searcher:
         if wants_quote and speaker is None:
             # "Who accused ministers of ...?" is often answered by reported speech, not a quote.
             hits = [self._reported_speaker(state, h) if not h.speaker else h for h in hits]
-        kind = answer_type(q)
         # A named institution must be in the top hit (it has had the type bonus to get there).
         near = order[:1] if kind == "institution" else order[:5]
         typed = kind is None or any(
             ANSWER_TYPES[kind].search(self._paragraph_text(state, int(rows[i]))) for i in near)
+        close = [int(rows[i]) for i in order[:5]]
         if typed and kind == "number":
-            typed = self._counts_the_thing(state, q, [int(rows[i]) for i in order[:5]])
+            typed = self._counts_the_thing(state, q, close)
         found, message = self._answerable(state, q, story, hits, float(dense[order[0]]),
                                           float(coverage[order[0]]), speaker is not None, typed, kind)
         thing = measured_thing(q)
-        if found and thing and not self._gives_the_measure(state, thing, [int(rows[i]) for i in order[:5]], kind):
+        if found and thing and not self._gives_the_measure(state, thing, close, kind):
             found, message = False, f"The story doesn't say: no passage gives the {thing.phrase}."
         return SearchResult(q, story, found, message, tuple(hits))
 
@@ -411,23 +422,12 @@ class Searcher:
         wants_quote = bool(_WHO_SAID.match(q)) or bool(m)
         if not m:
             m = _WHY_DID_X_SAY.match(q)
-            speaker = None
-            if m and story is not None and self.quotes(story):
-                speaker = match_speaker(m.group("name").strip(), self.quotes(story))
-            elif m and story is None and _is_person_name(m.group("name").strip()):
-                speaker = state.speakers.match(m.group("name").strip())
+            speaker = self._speaker_named(state, m.group("name").strip(), story)[1] if m else None
             if speaker is None:
                 return None, wants_quote, q
             return speaker, True, q[: m.start("name")] + "they" + q[m.end("name"):]
         name = m.group("name").strip()
-        if story is None and not _is_person_name(name):
-            # Across the archive "the minister" could be anyone: search by content instead.
-            return None, wants_quote, q
-        if story is not None:
-            quotes = self.quotes(story)
-            speaker = match_speaker(name, quotes) if quotes else None
-        else:
-            quotes, speaker = [], state.speakers.match(name)
+        quotes, speaker = self._speaker_named(state, name, story)
         described = re.match(r"(?:the|a|an|his|her|its|their)\s", name, re.IGNORECASE)
         if speaker is None and quotes and story is not None and _is_person_name(name) and not described:
             # A description ("the Argentine") we cannot pin on a speaker is searched by content.
@@ -438,6 +438,14 @@ class Searcher:
         if speaker is None:
             return None, wants_quote, q
         return speaker, wants_quote, q[: m.start("name")] + "they" + q[m.end("name"):]
+
+    def _speaker_named(self, state: _State, name: str, story: str | None) -> tuple[list[Quote], str | None]:
+        """The story's quotes and the speaker ``name`` refers to. Across the archive only a
+        person's name is looked up: "the minister" could be anyone, so it is searched by content."""
+        if story is not None:
+            quotes = self.quotes(story)
+            return quotes, (match_speaker(name, quotes) if quotes else None)
+        return [], (state.speakers.match(name) if _is_person_name(name) else None)
 
     # --- hits and excerpts ----------------------------------------------------------------
 
@@ -493,19 +501,21 @@ class Searcher:
 
     COUNT_MATCH = 0.40  # cosine of "how many <thing>" to the words after a number (see below)
 
-    def _gives_the_measure(self, state: _State, thing: "Measured", rows: list[int], kind: str | None) -> bool:
-        """Does a close sentence name what is measured ("inflation" for "the rate of inflation"),
-        holding a figure of the asked kind when the question asks for one?"""
-        stem = _STEMMER.stemWord(thing.word.lower())
-        pattern = ANSWER_TYPES.get(kind or "", _NUMBER)
+    def _sentences(self, state: _State, rows: list[int]):
+        """(sentence, its stemmed tokens) for every unit of the paragraphs ``rows``."""
         for row in rows:
             text = self._paragraph_text(state, row)
             a, b = state.para_units[row]
             for unit in state.snap.units[a:b]:
                 sentence = text[unit.start:unit.end]
-                if stem in _tokens(sentence) and pattern.search(sentence):
-                    return True
-        return False
+                yield sentence, _tokens(sentence)
+
+    def _gives_the_measure(self, state: _State, thing: "Measured", rows: list[int], kind: str | None) -> bool:
+        """Does a close sentence name what is measured ("inflation" for "the rate of inflation"),
+        holding a figure of the asked kind when the question asks for one?"""
+        stem = _STEMMER.stemWord(thing.word.lower())
+        pattern = ANSWER_TYPES.get(kind or "", _NUMBER)
+        return any(stem in tokens and pattern.search(sentence) for sentence, tokens in self._sentences(state, rows))
 
     def _counts_the_thing(self, state: _State, q: str, rows: list[int]) -> bool:
         """For "How many <things> ...?": does a close passage count those things?
@@ -521,17 +531,11 @@ class Searcher:
             return True
         stem = _STEMMER.stemWord(head.lower())
         windows: list[str] = []
-        for row in rows:
-            text = self._paragraph_text(state, row)
-            a, b = state.para_units[row]
-            for unit in state.snap.units[a:b]:
-                sentence = text[unit.start:unit.end]
-                for n in _COUNT.finditer(sentence):
-                    if stem in _tokens(sentence):
-                        return True
-                    after = " ".join(sentence[n.end():].split()[:4])
-                    if after:
-                        windows.append(after)
+        for sentence, tokens in self._sentences(state, rows):
+            numbers = list(_COUNT.finditer(sentence))
+            if numbers and stem in tokens:
+                return True
+            windows += [after for n in numbers if (after := " ".join(sentence[n.end():].split()[:4]))]
         if not windows:
             return False
         vectors = self.embedder.encode([head, *windows])
@@ -554,7 +558,7 @@ class Searcher:
         # A one-word name ("Germany", "Greenpeace") counts as mentioned when a word of the story
         # shares its first four letters ("Britain" ~ "British"); demonyms and institutions
         # ("American", "Parliament") are left out: stories say "US" and "MPs" instead.
-        missing += [w for w in _single_names(q) if not any(sw.startswith(w[:4].lower()) for sw in scope_words)]
+        missing += [w for w in _single_names(q) if w[:4].lower() not in state.word_prefixes(story)]
         if missing:
             where = "this story" if story else "any indexed story"
             return False, f"The story doesn't say: {', '.join(missing)} is not mentioned in {where}."
@@ -723,6 +727,8 @@ _BYLINE_Q = re.compile(
     r"who\s+is\s+(?:it|this)\s+by|whose\s+(?:story|article|report|piece)\s+is)"
     r"(?:\s+(?:this|the|it|that))?(?:\s+(?:story|article|report|piece|one))?\s*(?:by)?\s*[?.!]*\s*$",
     re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Measured:
     """What a "rate/price/cost" question measures: ``word`` must be in the answer's sentence."""
