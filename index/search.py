@@ -230,7 +230,11 @@ class Searcher:
     LEXICAL_WEIGHT = 0.2
     COVERAGE_WEIGHT = 0.1
     ANSWER_TYPE_BONUS = 0.08
-    INSTITUTION_BONUS = 0.2  # "Which court ...?": a sentence naming one is almost surely the answer
+    # Per kind of fact, where it differs: (bonus, how many top paragraphs may hold it). "Which
+    # court ...?": a sentence naming one is almost surely the answer, so it weighs more and must
+    # be in the top hit.
+    TYPE_RULES = {"institution": (0.2, 1)}
+    TYPE_REACH = 5
     SPEAKER_BONUS = 1.0  # asked what X said: X's own words come first, ranked by relevance
     QUOTE_BONUS = 0.05
     EXCERPT_OVERLAP_WEIGHT = 0.3
@@ -308,10 +312,9 @@ class Searcher:
         if wants_quote and speaker is None:
             # "Who accused ministers of ...?" is often answered by reported speech, not a quote.
             hits = [self._reported_speaker(state, h) if not h.speaker else h for h in hits]
-        # A named institution must be in the top hit (it has had the type bonus to get there).
-        near = order[:1] if kind == "institution" else order[:5]
+        reach = self.TYPE_RULES.get(kind, (None, self.TYPE_REACH))[1]
         typed = kind is None or any(
-            ANSWER_TYPES[kind].search(self._paragraph_text(state, int(rows[i]))) for i in near)
+            ANSWER_TYPES[kind].search(self._paragraph_text(state, int(rows[i]))) for i in order[:reach])
         close = [int(rows[i]) for i in order[:5]]
         if typed and kind == "number":
             typed = self._counts_the_thing(state, q, close)
@@ -351,7 +354,7 @@ class Searcher:
         idx = np.repeat(bounds[:, 0] - offsets, lengths) + np.arange(int(lengths.sum()))
         sims = np.einsum("ij,j->i", state.snap.vectors[idx], q_vec)
         if kind is not None:
-            bonus = self.INSTITUTION_BONUS if kind == "institution" else self.ANSWER_TYPE_BONUS
+            bonus = self.TYPE_RULES.get(kind, (self.ANSWER_TYPE_BONUS, None))[0]
             sims += bonus * state.unit_types[kind][idx]
         if speaker is not None or wants_quote:
             # Their own words count more than narrative that merely mentions them.
