@@ -42,7 +42,6 @@ from index.text import word_set, words
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
-MAX_QUESTION_CHARS = 1000
 _TOKEN_PATTERN = r"(?u)\b\w+\b"
 _STEMMER = Stemmer.Stemmer("english")
 
@@ -87,21 +86,7 @@ _NOT_NAMES = {
 }
 
 
-class QuestionError(ValueError):
-    """The question cannot be asked as given (empty, too long, unknown story)."""
-
-
-def validate_question(question: str) -> str:
-    """Strip and check a question; raise :class:`QuestionError` with a clear message."""
-    q = (question or "").strip()
-    if not q:
-        raise QuestionError("The question is empty: ask something about the story.")
-    if len(q) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"The question is {len(q):,} characters long; please keep it under "
-            f"{MAX_QUESTION_CHARS:,}."
-        )
-    return q
+from index.validate import QuestionError, validate_question, MAX_QUESTION_CHARS
 
 
 _STOPWORDS = frozenset(STOPWORDS_EN)
