@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from index.models import Hit, Quote, SearchResult, StoryInfo
+from index.validate import QuestionError, validate_check_words, validate_k
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from index.quote_check import QuoteCheck
     from index.search import Searcher
 
 
@@ -35,7 +35,7 @@ class Answer:
     hits: tuple[Hit, ...] = field(default_factory=tuple)
 
     @classmethod
-    def from_result(cls, result: SearchResult) -> "Answer":
+    def from_result(cls, result: SearchResult) -> Answer:
         return cls(result.question, result.story, result.found, result.message, tuple(result.hits))
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,11 +77,11 @@ class Desk:
     Open it once at start-up (:meth:`open`); it is safe to share between threads.
     """
 
-    def __init__(self, searcher: "Searcher"):
+    def __init__(self, searcher: Searcher):
         self.searcher = searcher
 
     @classmethod
-    def open(cls, settings: "Settings | None" = None, *, index_dir: Path | None = None) -> "Desk":
+    def open(cls, settings: Settings | None = None, *, index_dir: Path | None = None) -> Desk:
         """Load and verify the model, open the index, and warm the search state."""
         from bot.settings import Settings
         from index.embed import Embedder
@@ -98,7 +98,7 @@ class Desk:
 
     def ask(self, question: str, story: str | None = None, k: int = 3) -> Answer:
         """Answer ``question`` from ``story`` (or all stories). Raises ``QuestionError`` on bad input."""
-        return Answer.from_result(self.searcher.search(question, story=story, k=k))
+        return Answer.from_result(self.searcher.search(question, story=story, k=validate_k(k)))
 
     def stories(self) -> list[StoryInfo]:
         """The indexed stories, in ingest order."""
@@ -111,6 +111,7 @@ class Desk:
         """All quotes (of ``story``), or those of the speaker best matching ``speaker``."""
         from index.quotes import match_speaker
 
+        self._known(story)
         quotes = self.searcher.quotes(story)
         if not speaker:
             if not quotes:
@@ -122,13 +123,23 @@ class Desk:
             return QuotesAnswer(False, f"No one named {speaker} is quoted in this story. Quoted: {who}.", ())
         return QuotesAnswer(True, "", tuple(q for q in quotes if q.speaker == name))
 
-    def check(self, words: str, story: str | None = None):
-        """Quote check: are these words in the story verbatim, nearly, or not at all, and whose?"""
+    def check(self, words: str, story: str | None = None) -> QuoteCheck:
+        """Quote check: are these words in the story verbatim, nearly, or not at all, and whose?
+
+        Raises ``QuestionError`` for empty or over-long words (:data:`index.validate.MAX_CHECK_WORDS`)
+        and for a story that is not in the index.
+        """
         from index.quote_check import check_quote
 
+        words = validate_check_words(words)
+        self._known(story)
         stories = self.searcher.stories()
         chosen = [stories[story]] if story else list(stories.values())
         return check_quote(words, chosen, self.searcher.quotes(story))
+
+    def _known(self, story: str | None) -> None:
+        if story is not None and story not in self.searcher.stories():
+            raise QuestionError(f"No story with id {story!r} in the index.")
 
     def health(self) -> dict[str, Any]:
         """Readiness for ``/healthz``: the model is loaded and the index answers."""

@@ -84,6 +84,18 @@ class Bindings:
         if self.thread_story(thread) != story:
             self._update(change)
 
+    def forget_story(self, story: str) -> bool:
+        """Drop every channel and thread bound to ``story`` (it was removed); True if any was."""
+        found = story in self._read()["channels"].values() or story in self._read()["threads"].values()
+
+        def change(data: dict[str, Any]) -> None:
+            for key in ("channels", "threads"):
+                data[key] = {k: v for k, v in data[key].items() if v != story}
+
+        if found:
+            self._update(change)
+        return found
+
     # ------------------------------------------------------------------ storage
 
     def _read(self) -> dict[str, Any]:

@@ -17,7 +17,6 @@ reference id that is also logged with the traceback.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -35,8 +34,9 @@ from starlette.routing import Route
 
 from bot import render_discord as render
 from bot.bindings import Bindings
+from bot.http_guard import Rejected, decode_text, loads_object, read_body
 from bot.settings import Settings
-from index.search import QuestionError
+from index.validate import QuestionError
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def verify_request(key: VerifyKey, headers: Mapping[str, str], body: bytes, *, n
     Discord signs ``timestamp + raw body``; the body must be the exact bytes received.
     """
     signature, timestamp = headers.get("x-signature-ed25519"), headers.get("x-signature-timestamp")
-    if not signature or not timestamp:
+    if not signature or not timestamp or not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         return False
     try:
         key.verify(timestamp.encode() + body, bytes.fromhex(signature))
@@ -132,21 +132,31 @@ class Interaction:
     focused: str | None = None  # the option being typed, for autocomplete
 
     @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> "Interaction":
-        """Translate Discord's JSON (``/story <sub> opt:value``) into an :class:`Interaction`."""
-        data = payload.get("data") or {}
-        sub = next((o for o in data.get("options") or [] if o.get("type") == SUB_COMMAND), {})
-        options = {o["name"]: o.get("value") for o in sub.get("options") or [] if "name" in o}
-        focused = next((o["name"] for o in sub.get("options") or [] if o.get("focused")), None)
-        member = payload.get("member") or {}
-        user = member.get("user") or payload.get("user") or {}
+    def from_payload(cls, payload: Mapping[str, Any]) -> Interaction:
+        """Translate Discord's JSON (``/story <sub> opt:value``) into an :class:`Interaction`.
+
+        Raises :class:`~bot.http_guard.Rejected` (400) when the parts it reads have the wrong types.
+        """
+        kind = payload.get("type", 0)
+        if not isinstance(kind, int) or isinstance(kind, bool):
+            raise Rejected(400, "interaction type is not an integer")
+        data = _mapping(payload.get("data"), "data")
+        sub = next((o for o in _objects(data.get("options"), "data.options") if o.get("type") == SUB_COMMAND), {})
+        sub_options = _objects(sub.get("options"), "options")
+        options = {str(o["name"]): o.get("value") for o in sub_options if "name" in o}
+        focused = next((str(o["name"]) for o in sub_options if o.get("focused") and "name" in o), None)
+        member = _mapping(payload.get("member"), "member")
+        user = _mapping(member.get("user") or payload.get("user"), "user")
         perms = member.get("permissions")
+        if perms is not None and not (isinstance(perms, str) and perms.isdigit() and len(perms) <= 20):
+            raise Rejected(400, "permissions is not a number string")
+        channel = _mapping(payload.get("channel"), "channel")
         return cls(
-            type=int(payload.get("type", 0)),
+            type=kind,
             id=str(payload.get("id", "")),
             token=str(payload.get("token", "")),
             application_id=str(payload.get("application_id", "")),
-            channel_id=str(payload.get("channel_id") or (payload.get("channel") or {}).get("id", "")),
+            channel_id=str(payload.get("channel_id") or channel.get("id", "")),
             user_id=str(user.get("id", "")),
             permissions=int(perms) if perms is not None else None,
             subcommand=str(sub.get("name", "")),
@@ -157,7 +167,23 @@ class Interaction:
     @property
     def ephemeral(self) -> bool:
         """Answers are private unless asked for publicly; a channel binding is announced."""
-        return self.subcommand != "use" and not self.options.get("public")
+        return self.subcommand != "use" and self.options.get("public") is not True
+
+
+def _mapping(value: Any, name: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise Rejected(400, f"{name} is not an object")
+    return value
+
+
+def _objects(value: Any, name: str) -> list[Mapping[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise Rejected(400, f"{name} is not a list of objects")
+    return value
 
 
 # --- the commands -------------------------------------------------------------------------------
@@ -197,25 +223,33 @@ class Commands:
             return _error("Sorry, something went wrong answering that.", ref=ref)
 
     def _story(self, it: Interaction) -> str | None:
-        """The story named in the command, else the channel's binding, else all (None)."""
-        named = (it.options.get("story") or "").strip()
+        """The story named in the command, else the channel's binding, else all (None).
+
+        A binding to a story that has since been removed is dropped, and the asker told (privately).
+        """
+        named = _text(it, "story").strip()
         if named:
             if not self.desk.has_story(named):
                 raise UserError(f"There is no story **{render.fit(named, 100)}**. `/story stories` lists them.")
             return named
-        return self.bindings.channel_story(BINDING_PREFIX + it.channel_id) if it.channel_id else None
+        bound = self.bindings.channel_story(BINDING_PREFIX + it.channel_id) if it.channel_id else None
+        if bound is not None and not self.desk.has_story(bound):
+            self.bindings.forget_story(bound)
+            raise UserError(f"This channel was set to story **{render.fit(bound, 100)}**, which has been removed, "
+                            "so it now searches all stories. Ask again, or pick one with `/story use`.")
+        return bound
 
     def do_ask(self, it: Interaction) -> render.Message:
-        answer = self.desk.ask(str(it.options.get("question") or ""), story=self._story(it))
+        answer = self.desk.ask(_text(it, "question"), story=self._story(it))
         # A not-found answer names what the desk does cover, as Slack's does.
         return render.render_answer(answer, stories=() if answer.found else self.desk.stories())
 
     def do_quotes(self, it: Interaction) -> render.Message:
-        name = (it.options.get("name") or "").strip() or None
+        name = _text(it, "name").strip() or None
         return render.render_quotes(self.desk.quotes(story=self._story(it), speaker=name), speaker=name)
 
     def do_check(self, it: Interaction) -> render.Message:
-        words = str(it.options.get("words") or "")
+        words = _text(it, "words")
         return render.render_check(words, self.desk.check(words, story=self._story(it)))
 
     def do_stories(self, it: Interaction) -> render.Message:
@@ -227,7 +261,7 @@ class Commands:
         # channel manager; in a DM the user is the channel.
         if it.permissions is not None and not it.permissions & BIND_PERMISSIONS:
             return _error("Only members who can manage this channel can change its story.")
-        story = str(it.options.get("story") or "").strip()
+        story = _text(it, "story").strip()
         key = BINDING_PREFIX + it.channel_id
         if story.lower() in ("all", "none", "*"):
             self.bindings.bind(key, None)
@@ -245,13 +279,23 @@ class Commands:
         """Story choices matching what the user has typed so far (Discord shows up to 25)."""
         if it.focused != "story":
             return []
-        typed = str(it.options.get("story") or "").lower()
+        typed = _text(it, "story").lower()
         choices = [
             {"name": render.trim(f"{s.headline} ({s.id})" if s.headline else s.id, 100), "value": s.id}
             for s in self.desk.stories()
             if typed in s.id.lower() or typed in s.headline.lower()
         ]
         return [c for c in choices if len(c["value"]) <= 100][:25]
+
+
+def _text(it: Interaction, name: str) -> str:
+    """The text option ``name`` ("" when absent); a clear error when a client sent another type."""
+    value = it.options.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise UserError(f"The option `{name}` must be text; got {type(value).__name__}. Try `/story help`.")
+    return value
 
 
 def _error(text: str, *, ref: str | None = None) -> Reply:
@@ -272,6 +316,7 @@ class DiscordEndpoint:
         *,
         reply_within: float = REPLY_WITHIN_S,
         clock: Callable[[], float] = time.time,
+        answer_budget_s: float | None = None,
     ) -> None:
         if not settings.discord_public_key:
             raise ValueError("DISCORD_PUBLIC_KEY is not set; Discord interactions cannot be verified")
@@ -283,17 +328,24 @@ class DiscordEndpoint:
         self.commands = Commands(desk, bindings)
         self.reply_within = reply_within
         self.clock = clock
+        self.max_body = settings.max_body_bytes
+        # Past this, a deferred answer is replaced by a polite "took too long" instead of silence.
+        self.answer_budget_s = settings.answer_budget_s if answer_budget_s is None else answer_budget_s
 
     async def handle(self, request: Request) -> Response:
-        """Verify, then answer one interaction."""
-        body = await request.body()
-        # Verification comes before anything else looks at the body, as Discord requires.
-        if not verify_request(self.key, request.headers, body, now=self.clock()):
-            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        """Read within the size limit, verify, then parse and answer one interaction.
+
+        Verification comes before anything looks at the body, as Discord requires. Malformed but
+        signed input gets a 400 and one log line.
+        """
         try:
-            it = Interaction.from_payload(json.loads(body))
-        except (ValueError, TypeError, AttributeError):
-            return JSONResponse({"error": "malformed interaction"}, status_code=400)
+            body = await read_body(request, self.max_body)
+            if not verify_request(self.key, request.headers, body, now=self.clock()):
+                return JSONResponse({"error": "invalid request signature"}, status_code=401)
+            it = Interaction.from_payload(loads_object(decode_text(body)))
+        except Rejected as exc:
+            log.warning("discord: refused a request with %d: %s", exc.status, exc.reason)
+            return JSONResponse({"error": exc.reason}, status_code=exc.status)
         if it.type == PING:
             return JSONResponse({"type": PONG})
         if it.type == AUTOCOMPLETE:
@@ -329,7 +381,12 @@ class DiscordEndpoint:
 
     async def _finish(self, it: Interaction, work: "asyncio.Future[Reply]") -> None:
         """Edit the deferred response with the answer; fall back to an error with a ref."""
-        reply = await work  # Commands.run never raises
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(work), max(0.0, self.answer_budget_s - self.reply_within))
+        except asyncio.TimeoutError:
+            log.warning("discord: interaction %s took longer than %.0f s; the asker was told", it.id, self.answer_budget_s)
+            reply = _error(f"Sorry: that took longer than {self.answer_budget_s:.0f} seconds, so storydesk "
+                           "stopped waiting. Try a shorter question, or ask about one story.")
         if await self._edit_original(it, reply.message):
             return
         ref = uuid.uuid4().hex[:8]

@@ -147,11 +147,24 @@ def encode_request(question: str, story: str | None) -> str:
         q = q[: len(q) - (len(value) - BUTTON_VALUE_LIMIT) - 1]
 
 
-def decode_request(value: str) -> tuple[str, str | None]:
-    """The ``(question, story)`` inside a button value made by :func:`encode_request`."""
-    data = json.loads(value)
-    story = data.get("s")
-    return str(data["q"]), (str(story) if story else None)
+def decode_request(value: object) -> tuple[str, str | None]:
+    """The ``(question, story)`` inside a button value made by :func:`encode_request`.
+
+    Button values come back from the client and can be forged: anything that is not exactly
+    what :func:`encode_request` makes raises ``ValueError``.
+    """
+    if not isinstance(value, str) or not value or len(value) > BUTTON_VALUE_LIMIT:
+        raise ValueError("button value missing or over the limit")
+    try:
+        data = json.loads(value)
+    except (ValueError, RecursionError):
+        raise ValueError("button value is not JSON") from None
+    if not isinstance(data, dict) or set(data) != {"q", "s"}:
+        raise ValueError("button value is not a question")
+    question, story = data["q"], data["s"]
+    if not isinstance(question, str) or not question.strip() or not (story is None or isinstance(story, str)):
+        raise ValueError("button value holds no question")
+    return question, (story or None)
 
 
 # --------------------------------------------------------------------------- answers

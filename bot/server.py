@@ -14,13 +14,13 @@ The model and index load once, in :func:`serve`, before the server accepts a req
 from __future__ import annotations
 
 import gc
-import importlib
+import hashlib
 import logging
 import threading
 from typing import Any
 
 import uvicorn
-from slack_bolt.adapter.starlette.handler import SlackRequestHandler, to_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,25 +28,53 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bindings import Bindings
+from bot.discord_app import discord_routes
+from bot.http_guard import Rejected, check_slack_body, decode_text, read_body, slack_signature_ok
 from bot.settings import Settings
 from bot.slack_app import RedactSecrets, SlackSurface, build_surface
 
 log = logging.getLogger(__name__)
 
 
-class ThreadedSlackRequestHandler(SlackRequestHandler):
-    """bolt's Starlette handler, but ``App.dispatch`` runs in a worker thread.
+class GuardedSlackHandler:
+    """``POST /slack/events``: bounded read, signature on the raw bytes, shape check, then bolt.
 
-    ``dispatch`` is synchronous and waits (up to 3 s) for the listener to ack; on the event loop it
-    would hold up every other request, ``/healthz`` included.
+    bolt parses the body before it verifies the signature, and raises on bodies it cannot parse
+    (a 500 and a 59-line traceback per request); so nothing reaches it that is unsigned, over
+    :data:`~bot.http_guard.MAX_BODY_BYTES`, not UTF-8, or not a request storydesk handles.
+    ``App.dispatch`` is synchronous and waits (up to 3 s) for the listener to ack, so it runs in a
+    worker thread: on the event loop it would hold up every other request, ``/healthz`` included.
+    A signed body seen before (a replay within Slack's 5-minute window) is acked and dropped.
     """
 
-    async def handle(self, req: Request, addition_context_properties: dict[str, Any] | None = None) -> Response:
-        if req.method != "POST":
-            return await super().handle(req, addition_context_properties)
-        body = await req.body()
-        bolt_request = to_bolt_request(req, body, addition_context_properties)
-        return to_starlette_response(await run_in_threadpool(self.app.dispatch, bolt_request))
+    def __init__(self, surface: SlackSurface, settings: Settings) -> None:
+        self.surface = surface
+        self.secret = settings.slack_signing_secret
+        self.max_body = settings.max_body_bytes
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            raw = await read_body(request, self.max_body)
+            if not slack_signature_ok(self.secret, request.headers, raw):
+                return JSONResponse({"error": "invalid request signature"}, status_code=401)
+            body = check_slack_body(decode_text(raw), request.headers.get("content-type", ""))
+        except Rejected as exc:
+            log.warning("slack: refused a request with %d: %s", exc.status, exc.reason)
+            return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        if body.get("type") not in ("url_verification",) and "ssl_check" not in body:
+            if not self.surface.claim_once("body:" + hashlib.sha256(raw).hexdigest()):
+                log.info("slack: dropped a replayed request")
+                return Response(status_code=200)
+        try:
+            bolt_request = to_bolt_request(request, raw)
+            response = await run_in_threadpool(self.surface.app.dispatch, bolt_request)
+        except Exception as exc:  # a payload shape bolt trips on: the sender's fault, not ours
+            log.warning("slack: could not dispatch a signed request: %s: %s", type(exc).__name__, str(exc)[:120])
+            return JSONResponse({"error": "malformed request"}, status_code=400)
+        if response.status >= 500:  # the listener's own error was logged with a ref by on_error
+            log.warning("slack: bolt answered %d; sent 400", response.status)
+            return JSONResponse({"error": "request could not be handled"}, status_code=400)
+        return to_starlette_response(response)
 
 
 def _health(desk: Any) -> dict[str, Any]:
@@ -68,17 +96,10 @@ def health_route(desk: Any) -> Route:
 
 
 def _discord_routes(desk: Any, settings: Settings, bindings: Bindings) -> list[BaseRoute]:
-    """Discord's routes when configured; the module is optional (and may not exist yet)."""
+    """Discord's routes when its public key is configured."""
     if not settings.discord_public_key:
         return []
-    try:
-        discord_app = importlib.import_module("bot.discord_app")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.discord_app":
-            raise
-        log.warning("DISCORD_PUBLIC_KEY is set but bot.discord_app is not installed; Discord is off")
-        return []
-    return list(discord_app.discord_routes(desk, settings, bindings))
+    return list(discord_routes(desk, settings, bindings))
 
 
 def create_http_app(
@@ -97,12 +118,7 @@ def create_http_app(
     if surface is None and settings.slack_bot_token:
         surface = build_surface(desk, settings, bindings)
     if surface is not None:
-        handler = ThreadedSlackRequestHandler(surface.app)
-
-        async def slack_events(request: Request) -> Response:
-            return await handler.handle(request)
-
-        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+        routes.append(Route("/slack/events", GuardedSlackHandler(surface, settings).handle, methods=["POST"]))
     routes.extend(_discord_routes(desk, settings, bindings))
     app = Starlette(routes=routes)
     app.state.slack = surface

@@ -42,6 +42,11 @@ class Settings:
     discord_public_key: str = ""
     discord_bot_token: str = field(default="", repr=False)
     discord_api_url: str = DISCORD_API_DEFAULT
+    # Limits a chat user can hit (docs/slack.md, docs/discord.md): request bodies over this many
+    # bytes are refused with 413, and an answer not ready within the budget is replaced by a
+    # polite "took too long".
+    max_body_bytes: int = 1_000_000
+    answer_budget_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
@@ -68,4 +73,6 @@ class Settings:
             discord_public_key=env("DISCORD_PUBLIC_KEY", ""),
             discord_bot_token=env("DISCORD_BOT_TOKEN", ""),
             discord_api_url=env("DISCORD_API_URL", "") or DISCORD_API_DEFAULT,
+            max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or 1_000_000),
+            answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
         )

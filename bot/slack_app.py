@@ -21,6 +21,7 @@ so slow searches never hold up an ack. Every failure reaches the user as "Someth
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import re
@@ -29,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slack_bolt import App, BoltResponse
@@ -43,10 +44,7 @@ from bot.bindings import Bindings
 from bot.seen import SeenKeys
 from bot.settings import Settings
 
-try:
-    from index.search import QuestionError
-except ImportError:  # pragma: no cover - search lands separately; its QuestionError is a ValueError
-    QuestionError = ValueError  # type: ignore[misc,assignment]
+from index.validate import QuestionError, validate_check_words
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +53,17 @@ Reply = Callable[[Message], None]
 
 ACK_WORKERS = 16  # bolt's pool only runs listener bodies, which ack and hand off at once
 ANSWER_WORKERS = 1  # searches are CPU-bound (torch uses both cores): more threads only add GIL contention for acks
+# Quote checks compare words with every paragraph and can take seconds across an archive: they get
+# their own worker so that a long check never queues the next user's question behind it.
+SLOW_WORKERS = 1
 
 
 # --------------------------------------------------------------------------- commands
 
 
 CommandName = Literal["help", "ask", "stories", "use", "quotes", "check"]
-_STORY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# The ids ``storydesk ingest`` accepts: letters (any script), digits, '.', '_' and '-'.
+_STORY_ID = re.compile(r"^\w[\w.-]{0,127}$")
 _QUOTES = "\"'“”‘’«»"
 
 
@@ -156,6 +158,64 @@ class TrackedPool(ThreadPoolExecutor):
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
 
+class Deadlines:
+    """Calls each scheduled function once its time has come, from one daemon thread (``heapq``)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._changed = threading.Condition()
+        self._count = 0
+        self._thread: threading.Thread | None = None
+
+    def after(self, seconds: float, fn: Callable[[], None]) -> None:
+        with self._changed:
+            self._count += 1
+            heapq.heappush(self._heap, (time.monotonic() + seconds, self._count, fn))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="storydesk-deadlines", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._changed.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
+                _, _, fn = heapq.heappop(self._heap)
+            try:
+                fn()
+            except Exception:
+                log.exception("a deadline callback failed")
+
+
+@dataclass
+class _Job:
+    """One answer on its way: delivered once, by whichever comes first, the answer or its deadline."""
+
+    reply: Reply
+    reply_error: Reply
+    _settled: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def settle(self) -> bool:
+        """True for the first caller only."""
+        with self._lock:
+            first, self._settled = not self._settled, True
+            return first
+
+    @property
+    def settled(self) -> bool:
+        return self._settled
+
+
+class PrivateNotice(Exception):
+    """A message for the asker alone (a stale binding, a bad button): delivered as an error is."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__("private notice")
+        self.message = message
+
+
 _SECRET = re.compile(r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=token=)[^&\s'\",]+|(?<=['\"]token['\"]: ['\"])[^'\"]+")
 
 
@@ -208,7 +268,8 @@ class SlackSurface:
     """The bolt app, its listeners, and the pools they run on."""
 
     def __init__(self, desk: Any, bindings: Bindings, app: App, listener_pool: TrackedPool,
-                 admins: frozenset[str] = frozenset(), seen: SeenKeys | None = None) -> None:
+                 admins: frozenset[str] = frozenset(), seen: SeenKeys | None = None,
+                 answer_budget_s: float = 30.0) -> None:
         self.desk = desk
         self.bindings = bindings
         # Who may rebind a channel with ``/story use``; empty means anyone in the channel.
@@ -216,8 +277,16 @@ class SlackSurface:
         self.app = app
         self.listener_pool = listener_pool
         self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
+        self.slow_pool = TrackedPool(SLOW_WORKERS, "storydesk-slow", background=True)
+        # Past this many seconds the asker is told the answer took too long, instead of silence.
+        self.answer_budget_s = answer_budget_s
+        self._deadlines = Deadlines()
         # Shared with other processes on the same index folder, so a restart never double-posts.
         self._seen = seen or SeenKeys()
+
+    def claim_once(self, key: str) -> bool:
+        """True the first time ``key`` is claimed (by any process on this index folder)."""
+        return self._seen.claim(key)
 
     # ------------------------------------------------------------------ registration
 
@@ -254,7 +323,8 @@ class SlackSurface:
             _respond(respond, response_type="ephemeral", **message)
 
         user = command.get("user_id", "")
-        self._submit(reply, lambda: self._reply_to(cmd, channel, None, share=True, user=user))
+        self._submit(reply, lambda: self._reply_to(cmd, channel, None, share=True, user=user),
+                     pool=self._pool_for(cmd))
 
     def on_mention(self, event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         """``@storydesk ...`` in a channel: answer in the thread (the existing one, or a new one)."""
@@ -268,10 +338,10 @@ class SlackSurface:
     def on_share(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """"Share in channel": post the answer visibly, then remove the private copy."""
         ack()
-        question, story = render.decode_request(action["value"])
         user = body.get("user", {}).get("id", "")
 
         def produce() -> Message:
+            question, story = self._button_request(action)
             return self._render(self.desk.ask(question, story=story, k=render.MORE_HITS), shared_by=user)
 
         def reply(message: Message) -> None:
@@ -279,6 +349,7 @@ class SlackSurface:
             _respond(respond, delete_original=True)
 
         def reply_error(message: Message) -> None:
+            # Only the sharer sees a failure, and their private answer stays where it was.
             _respond(respond, response_type="ephemeral", replace_original=False, **message)
 
         self._submit(reply, produce, reply_error)
@@ -286,12 +357,12 @@ class SlackSurface:
     def on_more(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """"More": reveal further hits (in place when the answer was private, else privately)."""
         ack()
-        question, story = render.decode_request(action["value"])
-        container = body.get("container", {})
+        container = body.get("container") or {}
         private = bool(container.get("is_ephemeral"))
-        thread_ts = container.get("thread_ts") or body.get("message", {}).get("thread_ts")
+        thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
 
         def produce() -> Message:
+            question, story = self._button_request(action)
             answer = self.desk.ask(question, story=story, k=render.MORE_HITS)
             return self._render(answer, shown=render.MORE_HITS, share=private, more=False)
 
@@ -301,7 +372,10 @@ class SlackSurface:
             else:
                 _respond(respond, response_type="ephemeral", replace_original=False, thread_ts=thread_ts, **message)
 
-        self._submit(reply, produce)
+        def reply_error(message: Message) -> None:
+            _respond(respond, response_type="ephemeral", replace_original=False, **message)
+
+        self._submit(reply, produce, reply_error)
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Errors bolt caught outside :meth:`_submit` (e.g. a malformed payload): log with a ref."""
@@ -319,12 +393,21 @@ class SlackSurface:
         thread_key = f"slack:{channel}:{thread_ts}" if thread_ts else None
         cmd = parse_command(from_slack(event.get("text", ""), context.get("bot_user_id")))
 
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        user = event.get("user", "")
+
         def reply(message: Message) -> None:
-            extra = {"thread_ts": thread_ts} if thread_ts else {}
             client.chat_postMessage(channel=channel, **extra, **message)
 
-        user = event.get("user", "")
-        self._submit(reply, lambda: self._reply_to(cmd, f"slack:{channel}", thread_key, share=False, user=user))
+        def reply_error(message: Message) -> None:
+            # Failures go to the asker alone; in a DM that is the conversation itself.
+            if in_thread and user:
+                client.chat_postEphemeral(channel=channel, user=user, **extra, **message)
+            else:
+                client.chat_postMessage(channel=channel, **extra, **message)
+
+        self._submit(reply, lambda: self._reply_to(cmd, f"slack:{channel}", thread_key, share=False, user=user),
+                     reply_error, pool=self._pool_for(cmd))
 
     def _reply_to(self, cmd: Command, channel: str, thread: str | None, *, share: bool, user: str = "") -> Message:
         """The message for one command from ``user``; ``channel``/``thread`` are binding keys."""
@@ -346,10 +429,16 @@ class SlackSurface:
             info = next((s for s in desk.stories() if s.id == cmd.arg), None)
             return render.render_binding(info, cmd.arg)
         story = self.bindings.story_for(channel, thread)
+        if story is not None and not desk.has_story(story):
+            # The story was removed: forget every binding to it, and tell this asker (only).
+            self.bindings.forget_story(story)
+            raise PrivateNotice(render.render_notice(
+                f"This conversation was set to story `{story}`, which has been removed from storydesk, "
+                "so it now searches all stories. Ask again, or pick a story with `/story use <story-id>`."))
         if cmd.name == "quotes":
             return render.render_quotes(desk.quotes(story=story, speaker=cmd.arg or None))
         if cmd.name == "check":
-            return render.render_check(desk.check(cmd.arg, story=story), cmd.arg)
+            return render.render_check(desk.check(validate_check_words(cmd.arg), story=story), cmd.arg)
         answer = desk.ask(cmd.arg, story=story, k=render.MORE_HITS)
         if thread and answer.found and answer.hits:
             # Follow-ups in this thread stay on the story that answered first.
@@ -360,28 +449,73 @@ class SlackSurface:
         stories = () if answer.found else self.desk.stories()
         return render.render_answer(answer, stories=stories, **options)
 
-    def _submit(self, reply: Reply, produce: Callable[[], Message], reply_error: Reply | None = None) -> None:
-        """Run ``produce`` on the answer pool and deliver its message; failures reach the user."""
-        self.answer_pool.submit(self._deliver, reply, produce, reply_error or reply)
-
-    @staticmethod
-    def _deliver(reply: Reply, produce: Callable[[], Message], reply_error: Reply) -> None:
+    def _button_request(self, action: dict[str, Any]) -> tuple[str, str | None]:
+        """The question and story a Share/More button carries, or a private notice when the
+        value is not one storydesk made (forged, truncated, empty or oversized)."""
         try:
-            message = produce()
+            return render.decode_request(action.get("value"))
+        except ValueError as exc:
+            log.info("slack: refused a button value: %s", exc)
+            raise PrivateNotice(render.render_notice(
+                "Sorry: that button no longer works. Ask the question again with `/story`.")) from None
+
+    def _pool_for(self, cmd: Command) -> TrackedPool:
+        return self.slow_pool if cmd.name == "check" else self.answer_pool
+
+    def _submit(self, reply: Reply, produce: Callable[[], Message], reply_error: Reply | None = None,
+                *, pool: TrackedPool | None = None) -> None:
+        """Run ``produce`` on a work pool and deliver its message with ``reply``; failures go to
+        ``reply_error`` (default ``reply``). Past :attr:`answer_budget_s` the asker is told so."""
+        job = _Job(reply, reply_error or reply)
+        future = (pool or self.answer_pool).submit(self._run, job, produce)
+        self._deadlines.after(self.answer_budget_s, lambda: self._expire(job, future))
+
+    def _run(self, job: _Job, produce: Callable[[], Message]) -> None:
+        if job.settled:
+            return  # its time ran out while it waited in the queue
+        failed = True
+        try:
+            message, failed = produce(), False
+        except PrivateNotice as notice:
+            message = notice.message
         except QuestionError as exc:  # the desk's message is written for the reporter
             message = render.render_notice(f"Sorry: {exc}")
         except Exception:
             ref = new_ref()
             log.exception("storydesk could not answer (ref %s)", ref)
             message = render.render_error(ref)
+        if not job.settle():
+            log.info("an answer finished after its time budget and was dropped")
+            return
+        self._send(job, message, failed)
+
+    def _expire(self, job: _Job, future: Future[Any]) -> None:
+        if not job.settle():
+            return
+        future.cancel()  # still queued: it will not run at all
+        log.warning("an answer took longer than %.0f s; the asker was told", self.answer_budget_s)
+        message = render.render_notice(
+            f"Sorry: that took longer than {self.answer_budget_s:.0f} seconds, so storydesk stopped waiting. "
+            "Try a shorter question, or ask about one story.")
+        # Delivering is network I/O: not on the deadline thread, which serves every answer.
+        self.listener_pool.submit(self._send, job, message, True)
+
+    @staticmethod
+    def _send(job: _Job, message: Message, failed: bool) -> None:
+        if failed:
+            try:
+                job.reply_error(message)
+            except Exception:
+                log.exception("storydesk could not deliver an error reply")
+            return
         try:
-            reply(message)
+            job.reply(message)
             return
         except Exception:
             ref = new_ref()
             log.exception("storydesk could not deliver a reply (ref %s)", ref)
         try:
-            reply_error(render.render_error(ref))
+            job.reply_error(render.render_error(ref))
         except Exception:
             log.exception("storydesk could not deliver the error reply either (ref %s)", ref)
 
@@ -389,7 +523,7 @@ class SlackSurface:
         """Wait until every listener has run and every answer has been delivered."""
         deadline = time.monotonic() + timeout
         # Listeners hand work to the answer pool before they finish, so listeners first, then answers.
-        for pool in (self.listener_pool, self.answer_pool, self.listener_pool):
+        for pool in (self.listener_pool, self.answer_pool, self.slow_pool, self.listener_pool):
             if not pool.wait_idle(max(0.0, deadline - time.monotonic())):
                 return False
         return True
@@ -398,6 +532,8 @@ class SlackSurface:
         """Finish in-flight answers and stop the pools."""
         self.listener_pool.shutdown(wait=True)
         self.answer_pool.shutdown(wait=True)
+        self.slow_pool.shutdown(wait=True)
+        self.listener_pool.shutdown(wait=True)  # errors for expired answers are sent from here
         self._seen.close()
 
 
@@ -420,6 +556,6 @@ def build_surface(desk: Any, settings: Settings, bindings: Bindings, *, client: 
         request_verification_enabled=True,
     )
     surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
-                           seen=SeenKeys.in_folder(bindings.path.parent))
+                           seen=SeenKeys.in_folder(bindings.path.parent), answer_budget_s=settings.answer_budget_s)
     surface.register()
     return surface
