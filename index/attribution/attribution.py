@@ -1,0 +1,564 @@
+"""Step 3: attribution. Who said each quote, from the dependency parse.
+
+For each sentence that holds a quote mark or a speech verb (``data.SPEECH_VERBS``), the parser
+reads the narrative around the quote (long quotes are a placeholder, ``marks.masked``):
+
+- the speaker is the *subject of the speech verb* ("said/told/added"), never another name in the
+  sentence; an inverted "said X" is parsed the same way. The subject's appositive, or the title
+  words before the name, is the role. "a spokesman for X" speaks for X; "according to X" gives X.
+- a quote goes to the speech verb that governs it in the parse, else the nearest one before it,
+  else the first after it;
+- pronouns and descriptions ("he", "the minister", "the firm", "it") resolve to the nearest
+  compatible speaker already introduced (``entities.Registry``); a description that names no one
+  introduced is an unnamed speaker ("a spokesperson", "officials");
+- a quote with no speech verb in its sentence keeps the speaker of the quote run it belongs to (a
+  multi-paragraph quote, or quote-only paragraphs after "X said:"), until a new speech verb says
+  otherwise; a quote in a narrative sentence with no speech verb is a title or label, not speech;
+- the clause of a reporting verb ("X said that ...", "X told the committee that ...") and the
+  clause beside "according to X" are indirect quotes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from index.attribution.data import (
+    GROUP_HEADS, HONORIFICS, KEEP_TITLES, ORG_HEADS, PERSON_HEADS, PROXY_NOUNS, RANKS,
+    REPORTING_LEMMAS, SPEAKER_LABELS, SPEAKING_PLACES, SPEECH_FORMS, SPEECH_VERBS,
+)
+from index.attribution.entities import Entity, Registry, clean_name, is_outlet
+from index.attribution.marks import PLACEHOLDER, Masked, Segment, chains, find_segments, masked
+from index.models import Quote, Story
+from index.text import sentences
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Span, Token
+
+_SPEECH_WORD = re.compile(r"\b(?:%s)\b" % "|".join(sorted(SPEECH_FORMS, key=len, reverse=True)),
+                          re.IGNORECASE)
+_LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed|named|called)"
+                           r"\s*[\"“]?$", re.IGNORECASE)
+_PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
+
+
+@dataclass
+class Sent:
+    """One sentence of a paragraph: offsets in the paragraph and in its masked form."""
+
+    para: int
+    start: int  # paragraph offsets
+    end: int
+    mtext: str
+    masked: Masked
+    mstart: int
+    segs: list[Segment] = field(default_factory=list)
+    quote_only: bool = False
+    doc: Doc | None = None
+    speakers: list[Entity] = field(default_factory=list)
+    subject: Entity | None = None
+    mentions: list[Entity] = field(default_factory=list)
+
+
+@dataclass
+class Said:
+    """A resolved speaker: the entity, the role the sentence gives it, how it was referred to."""
+
+    entity: Entity | None
+    role: str = ""
+    alias: str = ""
+
+
+def split_story(story: Story) -> tuple[list[Sent], list[Segment]]:
+    """Sentences of every paragraph (quotes masked) and every quote segment."""
+    texts = [p.text for p in story.paragraphs]
+    segs = find_segments(texts)
+    out: list[Sent] = []
+    for p, text in enumerate(texts):
+        psegs = [s for s in segs if s.para == p]
+        m = masked(text, psegs)
+        for span in sentences(m.text):
+            a, b = m.original(span.start), m.original(span.end, end=True)
+            sent = Sent(p, a, b, span.text, m, span.start)
+            sent.segs = [s for s in psegs if a <= s.start - 1 < b or (s.start == 0 and a == 0)
+                         or (s.cont and s.start <= 1 and a == 0)]
+            rest = text[a:b]
+            for s in sorted(sent.segs, key=lambda s: -s.start):
+                rest = rest[: max(0, s.start - a)] + rest[max(0, s.end - a):]
+            sent.quote_only = bool(sent.segs) and not re.search(r"[A-Za-z0-9]", rest)
+            out.append(sent)
+    return out, segs
+
+
+def needs_parse(sent: Sent) -> bool:
+    """Only sentences with a quote mark or a speech verb (or "according to") are parsed."""
+    if sent.quote_only:
+        return False
+    return bool(sent.segs) or bool(_SPEECH_WORD.search(sent.mtext)) or "ccording to" in sent.mtext
+
+
+class Reader:
+    """Reads one story front to back, resolving each quote's speaker."""
+
+    def __init__(self, story: Story, sents: list[Sent], segs: list[Segment]) -> None:
+        self.story = story
+        self.texts = [p.text for p in story.paragraphs]
+        self.sents = sents
+        self.segs = segs
+        self.registry = Registry()
+        self.said: dict[int, Said] = {}  # id(segment) -> speaker
+        self.dropped: set[int] = set()
+        self.carry: dict[int, Said] = {}
+        self.indirect: list[tuple[Sent, str, Said]] = []
+        self.last: Said | None = None
+        self.done: list[Sent] = []
+        self.pending: list[Said] = []
+
+    # -- offsets and spans
+
+    def _orig(self, sent: Sent, tok: Token, end: bool = False) -> int:
+        pos = sent.mstart + tok.idx + (len(tok.text) if end else 0)
+        return sent.masked.original(pos, end=end)
+
+    def _in_quote(self, sent: Sent, tok: Token) -> bool:
+        o = self._orig(sent, tok)
+        return any(s.start <= o < s.end for s in sent.segs)
+
+    def _text(self, sent: Sent, first: Token, last: Token) -> str:
+        a, b = self._orig(sent, first), self._orig(sent, last, end=True)
+        return self.texts[sent.para][a:b]
+
+    # -- entities of a sentence
+
+    def _entity_spans(self, sent: Sent) -> dict[int, Span]:
+        assert sent.doc is not None
+        out: dict[int, Span] = {}
+        for ent in sent.doc.ents:
+            for t in ent:
+                out[t.i] = ent
+        return out
+
+    def _register(self, sent: Sent) -> None:
+        assert sent.doc is not None
+        for ent in sent.doc.ents:
+            kind = SPEAKER_LABELS.get(ent.label_)
+            if kind is None or self._in_quote(sent, ent[0]) or is_outlet(ent.text):
+                continue
+            if ent.root.dep_ == "pobj" and ent.root.head.lower_ in ("to", "with") and \
+                    ent.root.head.head.lemma_ in ("tell", "talk", "speak"):
+                continue  # the outlet or person spoken to
+            e = self.registry.link(ent.text, kind, [t.text for t in ent[0].doc[max(0, ent.start - 2):ent.start]])
+            sent.mentions.append(e)
+
+    # -- resolution
+
+    def _pronoun(self, word: str, sent: Sent) -> Entity | None:
+        want = _PRONOUNS.get(word.lower())
+        if want in (None, "self"):
+            return self.last.entity if self.last and self.last.entity else None
+        history: list[Entity] = []
+        for s in [sent, *reversed(self.done[-8:])]:
+            history.extend(s.speakers[::-1])
+            if s.subject:
+                history.append(s.subject)
+            history.extend(s.mentions)
+        history.extend(reversed(self.registry.recent))
+        for e in history:
+            if want in ("m", "f"):
+                if e.kind not in ("person", "unnamed") or (e.gender and e.gender != want):
+                    continue
+                if e.kind == "unnamed" and e.gender != want:
+                    continue
+                return e
+            if want == "it" and e.kind == "organisation":
+                return e
+            if want == "they" and e.kind in ("organisation", "group", "unnamed"):
+                return e
+        return None
+
+    def _description(self, head: Token, text: str) -> Entity | None:
+        """ "the minister" / "the firm": the nearest compatible speaker already introduced."""
+        lemma = head.lemma_.lower()
+        org = lemma in ORG_HEADS
+        words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)} - {"the", "a", "an"}
+        for e in reversed(self.registry.recent):
+            known = " ".join([e.role, *e.descriptions]).lower()
+            if e.kind == "person" and not org and lemma in known.split():
+                return e
+        if org:
+            for e in reversed(self.registry.recent):
+                if e.kind == "organisation":
+                    return e
+            return None
+        if lemma in PERSON_HEADS and not (words & {"former", "another", "other"}):
+            recent = [s for s in self.done[-3:]] + [None]
+            for s in reversed(recent[:-1]):
+                for e in (*reversed(s.speakers), s.subject):
+                    if e is not None and e.kind == "person":
+                        return e
+        return None
+
+    def _np_text(self, tok: Token, sent: Sent) -> str:
+        """The noun phrase a common-noun subject heads, without clauses or appositives."""
+        left = [t for t in tok.lefts if t.dep_ in ("det", "amod", "compound", "poss", "nummod",
+                                                      "nmod", "case", "punct")]
+        first = min([tok, *[t.left_edge for t in left]], key=lambda t: t.i)
+        last = tok
+        for r in tok.rights:
+            if r.dep_ == "prep" and r.lower_ in ("for", "of", "at", "from") and \
+                    r.right_edge.i - tok.i <= 8:
+                last = r.right_edge
+        return self._text(sent, first, last).strip(" ,")
+
+    def _speaker_of(self, tok: Token, sent: Sent, spans: dict[int, Span]) -> Said:
+        """Resolve the subject token of a speech verb to a speaker."""
+        low = tok.lower_
+        if low in _PRONOUNS and tok.pos_ == "PRON":
+            return Said(self._pronoun(low, sent))
+        span = spans.get(tok.i)
+        if span is not None and span.label_ in SPEAKER_LABELS and not is_outlet(span.text):
+            ent = self.registry.link(span.text, SPEAKER_LABELS[span.label_],
+                                     [t.text for t in tok.doc[max(0, span.start - 2):span.start]])
+            return Said(ent, self._role(tok, span, sent))
+        if span is not None and span.text in SPEAKING_PLACES or \
+                self._proper_text(tok, sent) in SPEAKING_PLACES:
+            return Said(self.registry.link(self._proper_text(tok, sent), "organisation"))
+        if span is not None and span.label_ not in SPEAKER_LABELS and tok.pos_ == "PROPN":
+            return Said(None)  # a place, work, date or product cannot speak
+        # A person named beside a title: "president and chief executive Bill Owens".
+        for c in tok.children:
+            cs = spans.get(c.i)
+            if c.dep_ in ("appos", "conj", "compound") and cs is not None and \
+                    cs.label_ == "PERSON" and c.i == cs.root.i:
+                ent = self.registry.link(cs.text, "person")
+                role = self._text(sent, tok.left_edge, tok) if c.i > tok.i else self._np_text(tok, sent)
+                if c.dep_ == "appos":
+                    role = self._np_text(tok, sent)
+                return Said(ent, _clean_role(role))
+        if tok.pos_ == "PROPN":
+            name = self._proper_text(tok, sent)
+            words = name.split()
+            if words and all(w[:1].isupper() for w in words) and not is_outlet(name):
+                from index.attribution.entities import gender_of
+                kind = "person" if gender_of(words) else "organisation"
+                return Said(self.registry.link(name, kind), "")
+            return Said(None)
+        if tok.pos_ not in ("NOUN",):
+            return Said(None)
+        lemma = tok.lemma_.lower()
+        text = self._np_text(tok, sent)
+        if lemma in PROXY_NOUNS or tok.lower_ in PROXY_NOUNS:
+            return self._proxy(tok, sent, spans, text)
+        det = next((c.lower_ for c in tok.children if c.dep_ in ("det", "poss")), "")
+        if det in ("the", "his", "her", "its", "their"):
+            ent = self._description(tok, text)
+            if ent is not None:
+                desc = text[0].lower() + text[1:] if text else text
+                if ent.kind == "person" and desc not in ent.descriptions and len(desc.split()) <= 6:
+                    ent.descriptions.append(desc)
+                return Said(ent, "", desc)
+        if lemma in PERSON_HEADS or lemma in GROUP_HEADS or tok.lower_ in GROUP_HEADS or \
+                lemma in ORG_HEADS:
+            said = Said(self.registry.unnamed(text), "", text)
+            if det in ("a", "an") and lemma in PERSON_HEADS:
+                self.pending.append(said)
+            return said
+        return Said(None)
+
+    def _proxy(self, tok: Token, sent: Sent, spans: dict[int, Span], text: str) -> Said:
+        """ "a spokesman for X", "a Tesco spokesman": X speaks, the noun is the role."""
+        noun = tok.text
+        for c in tok.children:
+            if c.dep_ == "prep" and c.lower_ in ("for", "of", "at", "from", "representing"):
+                for pobj in c.children:
+                    if pobj.dep_ == "pobj":
+                        inner = self._speaker_of(pobj, sent, spans)
+                        if inner.entity is not None:
+                            return Said(inner.entity, noun, text)
+            if c.dep_ in ("compound", "nmod") and spans.get(c.i) is not None and \
+                    spans[c.i].label_ in ("ORG", "NORP"):
+                ent = self.registry.link(spans[c.i].text, SPEAKER_LABELS[spans[c.i].label_])
+                return Said(ent, noun, text)
+            if c.dep_ == "poss" and spans.get(c.i) is not None and spans[c.i].label_ == "ORG":
+                ent = self.registry.link(spans[c.i].text, "organisation")
+                return Said(ent, noun, text)
+        det = next((c.lower_ for c in tok.children if c.dep_ == "det"), "")
+        if det in ("the", "a", "an") and "spokes" in tok.lower_:
+            for s in reversed(self.done[-3:]):
+                for e in (*reversed(s.speakers), s.subject):
+                    if e is not None and e.kind == "organisation":
+                        return Said(e, noun, text)
+        return Said(self.registry.unnamed(text), "", text)
+
+    def _proper_text(self, tok: Token, sent: Sent) -> str:
+        parts = [t for t in tok.lefts if t.dep_ == "compound" and t.pos_ == "PROPN"]
+        first = min([tok, *parts], key=lambda t: t.i)
+        return self._text(sent, first, tok).strip()
+
+    def _role(self, tok: Token, span: Span, sent: Sent) -> str:
+        """Title words before a name and the appositive after it."""
+        bits: list[str] = []
+        _, titles, _ = clean_name(span.text)
+        titles = [t for t in titles if t not in HONORIFICS and t not in KEEP_TITLES]
+        pre = [t for t in tok.lefts if t.i < span.start and t.dep_ in ("compound", "amod", "nmod",
+                                                                       "poss")]
+        if pre:
+            first = min((t.left_edge for t in pre), key=lambda t: t.i)
+            before = self._text(sent, first, tok.doc[span.start - 1]).strip()
+            if before and not re.search(r"\b(?:said|told|says)\b", before):
+                bits.append(before)
+        if titles:
+            bits.append(" ".join(titles))
+        for c in tok.rights:
+            if c.dep_ == "appos" and c.i > span.end - 1:
+                bits.append(self._text(sent, c.left_edge, c.right_edge).strip(" ,"))
+                break
+        return _clean_role(", ".join(b for b in bits if b))
+
+    # -- verbs
+
+    def _verbs(self, sent: Sent) -> list[Token]:
+        assert sent.doc is not None
+        out = []
+        for t in sent.doc:
+            if t.lemma_.lower() not in SPEECH_VERBS or t.lower_ not in SPEECH_FORMS:
+                continue
+            if not t.tag_.startswith("VB") or self._in_quote(sent, t):
+                continue
+            out.append(t)
+        for t in sent.doc:
+            if t.lower_ == "according" and any(c.lower_ == "to" for c in t.children):
+                out.append(t)
+        return sorted(out, key=lambda t: t.i)
+
+    def _subject(self, verb: Token, sent: Sent) -> Token | None:
+        if verb.lower_ == "according":
+            to = next(c for c in verb.children if c.lower_ == "to")
+            return next((c for c in to.children if c.dep_ == "pobj"), None)
+        v: Token | None = verb
+        for _ in range(3):
+            if v is None:
+                return None
+            subj = next((c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")
+                         and not self._in_quote(sent, c)), None)
+            if subj is not None:
+                if subj.dep_ == "nsubjpass" and v.lemma_ != "quote":
+                    return None  # "is said to", "were told": nobody named speaks
+                if subj.lower_ in ("who", "that", "which") and v.dep_ == "relcl":
+                    return v.head
+                return subj
+            if any(c.dep_ == "auxpass" for c in v.children):
+                return None
+            if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head is not v:
+                v = v.head
+                continue
+            if v.dep_ == "relcl":
+                return v.head
+            return None
+        return None
+
+    def _said(self, verb: Token, sent: Sent, spans: dict[int, Span]) -> Said:
+        subj = self._subject(verb, sent)
+        if subj is None:
+            return Said(None)
+        return self._speaker_of(subj, sent, spans)
+
+    # -- the walk
+
+    def read(self) -> None:
+        for sent in self.sents:
+            self._read(sent)
+            self.done.append(sent)
+
+    def _carry(self) -> Said | None:
+        prev = self.done[-1] if self.done else None
+        if self.last is not None:
+            return self.last
+        if prev is not None and prev.subject is not None and prev.subject.kind == "person":
+            return Said(prev.subject)
+        return None
+
+    def _read(self, sent: Sent) -> None:
+        if self.pending and sent.doc is not None:
+            first = next((e for e in sent.doc.ents if e.label_ == "PERSON"
+                          and not self._in_quote(sent, e[0])), None)
+            if first is not None:
+                person = self.registry.link(first.text, "person")
+                for said in self.pending:
+                    if said.entity is not None and said.entity.kind == "unnamed":
+                        person.descriptions.append(said.entity.name)
+                        said.entity.name = person.name
+                        said.entity.kind = "person"
+                        said.entity.names = person.names
+                        said.entity.descriptions = person.descriptions
+                        said.entity = person
+            self.pending = []
+        if sent.doc is None:
+            for seg in sent.segs:
+                if seg.cont:
+                    continue
+                carried = self._carry()
+                if carried is not None and sent.quote_only:
+                    self.said[id(seg)] = carried
+                    sent.speakers.append(carried.entity) if carried.entity else None
+                else:
+                    self.dropped.add(id(seg))
+            return
+        spans = self._entity_spans(sent)
+        self._register(sent)
+        verbs = self._verbs(sent)
+        root = next((t for t in sent.doc if t.dep_ == "ROOT"), None)
+        if root is not None:
+            subj = next((c for c in root.children if c.dep_ == "nsubj"), None)
+            if subj is not None and root not in verbs:
+                s = self._speaker_of(subj, sent, spans) if (subj.pos_ in ("PROPN", "PRON")) else Said(None)
+                sent.subject = s.entity
+        resolved: dict[int, Said] = {}
+        for v in verbs:
+            said = self._said(v, sent, spans)
+            resolved[v.i] = said
+            if said.entity is not None:
+                sent.subject = sent.subject or said.entity
+        for seg in sent.segs:
+            words = self.texts[sent.para][seg.start:seg.end].split()
+            before = self.texts[sent.para][sent.start:max(sent.start, seg.start - 1)]
+            if len(words) <= 3 and _LABEL_BEFORE.search(before):
+                self.dropped.add(id(seg))
+                continue
+            verb = self._verb_for(seg, sent, verbs)
+            if verb is None:
+                if seg.cont:
+                    continue
+                carried = self._carry()
+                narrative_before = re.search(r"[A-Za-z]", before)
+                if carried is not None and not narrative_before and len(words) > 3:
+                    self.said[id(seg)] = carried
+                else:
+                    self.dropped.add(id(seg))
+                continue
+            said = resolved[verb.i]
+            self.said[id(seg)] = said
+            if said.entity is not None:
+                sent.speakers.append(said.entity)
+                self.last = said
+                if said.role and not said.entity.role:
+                    said.entity.role = said.role
+        self._indirect(sent, verbs, resolved, spans)
+        for said in resolved.values():
+            if said.entity is not None and said.entity not in sent.speakers:
+                sent.speakers.append(said.entity)
+                self.last = said
+
+    def _verb_for(self, seg: Segment, sent: Sent, verbs: list[Token]) -> Token | None:
+        if not verbs:
+            return None
+        assert sent.doc is not None
+        inside = [t for t in sent.doc if seg.start <= self._orig(sent, t) < seg.end]
+        if inside:
+            for anc in inside[0].ancestors:
+                if anc in verbs:
+                    return anc
+        at = seg.start
+        before = [v for v in verbs if self._orig(sent, v) < at]
+        after = [v for v in verbs if self._orig(sent, v) >= seg.end]
+        if before and re.search(r"[A-Za-z]", self.texts[sent.para][sent.start:at - 1]):
+            return before[-1]
+        if after:
+            return after[0]
+        return before[-1] if before else None
+
+    def _indirect(self, sent: Sent, verbs: list[Token], resolved: dict[int, Said],
+                  spans: dict[int, Span]) -> None:
+        assert sent.doc is not None
+        for v in verbs:
+            said = resolved[v.i]
+            if said.entity is None:
+                continue
+            if v.lower_ == "according":
+                clause = [t for t in sent.doc if t not in list(v.subtree) and not t.is_punct]
+                if len(clause) < 3:
+                    continue
+                text = self._text(sent, clause[0], clause[-1])
+            else:
+                if v.lemma_.lower() not in REPORTING_LEMMAS:
+                    continue
+                comps = [c for c in v.children if c.dep_ == "ccomp"]
+                if not comps:
+                    continue
+                toks = [t for t in sent.doc[comps[0].left_edge.i:comps[-1].right_edge.i + 1]]
+                while toks and (toks[0].is_punct or toks[0].lower_ == "that"):
+                    toks = toks[1:]
+                while toks and toks[-1].is_punct and toks[-1].text not in "\"”":
+                    toks = toks[:-1]
+                words = [t for t in toks if not t.is_punct]
+                if len(words) < 3 or sum(t.text != PLACEHOLDER for t in words) < 3:
+                    continue
+                if all(self._in_quote(sent, t) for t in words):
+                    continue
+                text = self._text(sent, toks[0], toks[-1])
+            self.indirect.append((sent, text.strip(), said))
+
+    # -- output
+
+    def quotes(self) -> list[Quote]:
+        sid = self.story.id
+        out: list[tuple[tuple[int, int], Quote]] = []
+        for chain in chains(self.segs):
+            if id(chain[0]) in self.dropped:
+                continue
+            said = next((self.said[id(s)] for s in chain if id(s) in self.said
+                         and self.said[id(s)].entity is not None), None)
+            if said is None or said.entity is None:
+                continue
+            ent = said.entity
+            text = " ".join(self.texts[s.para][s.start:s.end].strip() for s in chain).strip()
+            if not text:
+                continue
+            paras = tuple(sorted({s.para + 1 for s in chain}))
+            out.append(((chain[0].para, chain[0].start), Quote(
+                sid, ent.canonical(), text, paras, "direct", ent.aliases(), said.role or ent.role)))
+        for sent, text, said in self.indirect:
+            ent = said.entity
+            assert ent is not None
+            out.append(((sent.para, sent.start), Quote(
+                sid, ent.canonical(), text, (sent.para + 1,), "indirect", ent.aliases(),
+                said.role or ent.role)))
+        out.sort(key=lambda x: x[0])
+        return [q for _, q in out]
+
+
+def _clean_role(role: str) -> str:
+    role = re.sub(r"^(?:(?:but|and|so|meanwhile|now|then|the|a|an)\s+)+", "", role.strip(" ,"),
+                  flags=re.IGNORECASE)
+    if re.match(r"(?:who|which|whose|that)\b", role) or len(role.split()) > 14:
+        return ""
+    return role
+
+
+def attribute(story: Story, parse: object) -> list[Quote]:
+    """Quotes of one story; ``parse`` maps a list of sentence texts to spaCy docs."""
+    sents, segs = split_story(story)
+    todo = [s for s in sents if needs_parse(s)]
+    docs = parse([s.mtext for s in todo])  # type: ignore[operator]
+    for s, d in zip(todo, docs):
+        s.doc = d
+    reader = Reader(story, sents, segs)
+    reader.read()
+    return reader.quotes()
+
+
+def attribute_many(stories: Sequence[Story], parse: object) -> list[list[Quote]]:
+    """Quotes of many stories, their sentences parsed in one batched pass."""
+    prepared = [split_story(st) for st in stories]
+    todo = [s for sents, _ in prepared for s in sents if needs_parse(s)]
+    docs = parse([s.mtext for s in todo])  # type: ignore[operator]
+    for s, d in zip(todo, docs):
+        s.doc = d
+    out = []
+    for story, (sents, segs) in zip(stories, prepared):
+        reader = Reader(story, sents, segs)
+        reader.read()
+        out.append(reader.quotes())
+    return out
