@@ -9,11 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
+from index.validate import MAX_K, QuestionError, validate_check_words, validate_question, without_control_characters
+
+if TYPE_CHECKING:
+    from bot.answer import Desk
 
 log = logging.getLogger("storydesk")
 
@@ -26,8 +33,32 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {without_control_characters(message)}", file=sys.stderr)
     return code
+
+
+def _show(text: str) -> None:
+    """Print text for a terminal: escape sequences from a question or a story file are defused."""
+    print(without_control_characters(text))
+
+
+def _k(value: str) -> int:
+    """``-k``: a whole number from 1 to MAX_K, or argparse's usage error saying so."""
+    try:
+        k = int(value)
+    except ValueError:
+        k = 0
+    if not 1 <= k <= MAX_K:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_K}, not {value!r}")
+    return k
+
+
+def _same_ids(paths: list[Path], story_id: str | None) -> dict[str, list[Path]]:
+    """Story ids that more than one of ``paths`` would get (the id is the file name's stem)."""
+    by_id: dict[str, list[Path]] = defaultdict(list)
+    for path in paths:
+        by_id[story_id or path.stem].append(path)
+    return {sid: found for sid, found in by_id.items() if len(found) > 1}
 
 
 # --- index management ------------------------------------------------------------------------
@@ -44,9 +75,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.if_empty and store.list_stories():
         return 0
     try:
-        paths = discover(args.paths)
+        # The same file named twice (or found twice through a folder) is one story.
+        paths = list(dict.fromkeys(p.resolve() for p in discover(args.paths)))
         if args.id and len(paths) != 1:
             return _fail("--id names one story: give exactly one file with it")
+        # Before any file is read or the model loads: two files would each replace the other.
+        same = _same_ids(paths, args.id)
+        if same:
+            sid, found = next(iter(same.items()))
+            return _fail(f"story id {sid!r} would come from {len(found)} files ({', '.join(map(str, found))}); "
+                         "rename one, or ingest it on its own with --id")
         stories, errors = [], []
         for path in paths:
             try:
@@ -64,7 +102,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not stories:
         return _fail("no readable stories to ingest")
     embedder = Embedder.load(settings.model_dir)
-    report = ingest(store, embedder, stories)
+    try:
+        report = ingest(store, embedder, stories)
+    except IngestError as exc:
+        return _fail(str(exc))
     print(f"Indexed {len(report.added)} new, {len(report.replaced)} replaced, "
           f"{len(report.unchanged)} unchanged into {settings.index_dir}")
     return 2 if errors else 0
@@ -94,7 +135,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(s) for s in stories], ensure_ascii=False))
     else:
-        print(render_stories(stories))
+        _show(render_stories(stories))
     return 0
 
 
@@ -105,14 +146,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     stories = Store.open(_settings(args).index_dir).snapshot().stories
     if args.id not in stories:
         return _fail(f"no story with id {args.id!r} in the index")
-    print(render_story(stories[args.id]))
+    _show(render_story(stories[args.id]))
     return 0
 
 
 # --- questions ---------------------------------------------------------------------------
 
 
-def _open_desk(args: argparse.Namespace):
+def _open_desk(args: argparse.Namespace) -> Desk:
     from bot.answer import Desk
 
     return Desk.open(_settings(args))
@@ -120,7 +161,6 @@ def _open_desk(args: argparse.Namespace):
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.render_text import answer_json, render_answer
-    from index.search import QuestionError
 
     if args.question == "-":
         desk = _open_desk(args)
@@ -134,15 +174,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(json.dumps({"question": line.strip(), "error": str(exc)}), flush=True)
                 status = 2
         return status
-    from index.search import validate_question
-
     try:
         validate_question(args.question)  # before the model loads: a typo costs nothing
         desk = _open_desk(args)
         answer = desk.ask(args.question, story=args.story, k=args.k)
     except QuestionError as exc:
         return _fail(str(exc))
-    print(answer_json(answer) if args.json else render_answer(answer))
+    if args.json:
+        print(answer_json(answer))
+    else:
+        _show(render_answer(answer))
     return 0
 
 
@@ -156,32 +197,37 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([quote_dict(q) for q in result.quotes], ensure_ascii=False))
     else:
-        print(render_quotes(result))
+        _show(render_quotes(result))
     return 0 if result.found else 1
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.render_text import render_check
 
+    try:
+        words = validate_check_words(args.words)  # before the model loads: a slip costs nothing
+    except QuestionError as exc:
+        return _fail(str(exc))
     desk = _open_desk(args)
     if args.story and not desk.has_story(args.story):
         return _fail(f"no story with id {args.story!r} in the index")
-    if not args.words.strip():
-        return _fail("give the quoted words to check")
-    result = desk.check(args.words, story=args.story)
+    result = desk.check(words, story=args.story)
     if args.json:
         print(json.dumps(asdict(result), ensure_ascii=False))
     else:
-        print(render_check(result))
+        _show(render_check(result))
     return 0 if result.verdict != "absent" else 1
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from index.evaluate import run_eval
+    from evaluation.evaluate import run_eval
 
-    report = run_eval([Path(f) for f in args.files], corpus=[Path(c) for c in args.corpus],
+    settings = Settings.from_env()
+    shared = Path(args.shared) if args.shared else settings.shared_dir
+    corpus = [Path(c) for c in args.corpus] if args.corpus else [PROJECT_ROOT / "stories", shared / "corpus"]
+    report = run_eval([Path(f) for f in args.files], corpus=corpus,
                       index_dir=Path(args.index) if args.index else None,
-                      model_dir=Settings.from_env().model_dir, verbose=args.verbose)
+                      model_dir=settings.model_dir, verbose=args.verbose)
     print(report.table())
     if args.json:
         Path(args.json).write_text(json.dumps(report.figures, indent=2))
@@ -236,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ask", cmd_ask, "Answer a question with cited excerpts ('-' reads one per line).")
     p.add_argument("question")
     p.add_argument("--story", help="search only this story id")
-    p.add_argument("-k", type=int, default=3, help="how many passages to return (default 3)")
+    p.add_argument("-k", type=_k, default=3, help=f"how many passages to return, 1 to {MAX_K} (default 3)")
     p.add_argument("--json", action="store_true", help="one JSON object per question")
 
     p = command("quotes", cmd_quotes, "Who said what, grouped by speaker in story order.")
@@ -251,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("eval", cmd_eval, "Score question and quote files (the ../shared/eval format).")
     p.add_argument("files", nargs="+")
-    p.add_argument("--corpus", nargs="*", default=["stories", "../shared/corpus"],
-                   help="folders to find the stories in (by id = file stem)")
+    p.add_argument("--corpus", nargs="*",
+                   help="folders to find the stories in, by id = file stem (default: stories/ and SHARED/corpus)")
+    p.add_argument("--shared", help="the shared folder (default: $STORYDESK_SHARED, else ../shared beside the repository)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("-v", "--verbose", action="store_true", help="print each miss")
 
@@ -283,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), 1)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`storydesk ... | head`): nothing more to say, and no traceback.
+        # Python's own advice: point stdout at devnull so the final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

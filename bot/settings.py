@@ -15,6 +15,7 @@ from dotenv import load_dotenv
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INDEX = PROJECT_ROOT / "var" / "index"
 DEFAULT_STORY = PROJECT_ROOT / "stories" / "met-police-safer-schools-officers.txt"
+DEFAULT_SHARED = PROJECT_ROOT.parent / "shared"
 SLACK_API_DEFAULT = "https://slack.com/api/"
 DISCORD_API_DEFAULT = "https://discord.com/api/v10"
 
@@ -47,6 +48,9 @@ class Settings:
     # polite "took too long".
     max_body_bytes: int = 1_000_000
     answer_budget_s: float = 30.0
+    # The shared annotation folder (corpus/, eval/) that `storydesk eval` reads: ../shared beside
+    # the repository unless STORYDESK_SHARED says otherwise.
+    shared_dir: Path = DEFAULT_SHARED
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
@@ -75,4 +79,5 @@ class Settings:
             discord_api_url=env("DISCORD_API_URL", "") or DISCORD_API_DEFAULT,
             max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or 1_000_000),
             answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
+            shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
         )

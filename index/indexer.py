@@ -11,11 +11,13 @@ X say about Y?" towards every quote of X (dev archive hit@1 0.75 with it, 0.78 w
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from index.embed import Embedder
+from index.ingest import IngestError
 from index.models import Quote, Story
 from index.quotes import extract_quotes, speaker_for
 from index.store import Store, StoryRecord, Unit
@@ -79,26 +81,33 @@ def ingest(store: Store, embedder: Embedder, stories: list[Story], *, batch: int
     not hold every vector in memory at once, and a crash loses at most the batch in flight.
     """
     store.check_model(embedder.info)
-    known = store.story_hashes()
     report = IngestReport(generation=store.generation())
-    seen: set[str] = set()
-    todo: list[Story] = []
+    ids = [story.id for story in stories]
+    if len(set(ids)) != len(ids):
+        twice = sorted(sid for sid, n in Counter(ids).items() if n > 1)
+        raise IngestError(f"story id {', '.join(map(repr, twice))} appears twice in one ingest; "
+                          "give each file its own name, or ingest it alone with --id")
+    stories = [replace(story, content_hash=fingerprint(story)) for story in stories]
+    known = store.story_hashes()
     for story in stories:
-        if story.id in seen:
-            raise ValueError(f"story id {story.id!r} appears twice in one ingest; use --id")
-        seen.add(story.id)
-        story = replace(story, content_hash=fingerprint(story))
         if known.get(story.id) == story.content_hash:
             report.unchanged.append(story.id)
         else:
-            todo.append(story)
             (report.replaced if story.id in known else report.added).append(story.id)
+    todo = [story for story in stories if known.get(story.id) != story.content_hash]
     for i in range(0, len(todo), batch):
-        records = build_records(todo[i : i + batch], embedder)
-        report.generation = store.write(records, model=embedder.info)
+        # Under the write lock, look again: a concurrent ingest may have committed some of this
+        # batch while we waited, and encoding them again would be wasted minutes.
+        with store.write_lock():
+            now = store.story_hashes()
+            fresh = [s for s in todo[i : i + batch] if now.get(s.id) != s.content_hash]
+            fresh_ids = {s.id for s in fresh}
+            for story in todo[i : i + batch]:
+                if story.id not in fresh_ids:
+                    for outcome in (report.added, report.replaced):
+                        if story.id in outcome:
+                            outcome.remove(story.id)
+                    report.unchanged.append(story.id)
+            if fresh:
+                report.generation = store.write(build_records(fresh, embedder), model=embedder.info)
     return report
-
-
-def remove(store: Store, embedder_info, story_ids: list[str]) -> int:
-    """Delete stories by id; returns the new generation."""
-    return store.write([], remove=story_ids, model=embedder_info)

@@ -1,7 +1,8 @@
 """Read an article file and turn it into a clean, numbered :class:`~index.models.Story`.
 
 Formats: ``.txt`` (first line headline, blank-line paragraphs), ``.md`` (parsed with
-markdown-it-py, the CommonMark reference port, so emphasis and links come out as plain words) and
+markdown-it-py, the CommonMark reference port, so emphasis and links come out as plain words;
+YAML front matter, read with PyYAML, fills headline, byline, date and URL) and
 ``.html``/``.htm`` (trafilatura, the best-scoring open-source main-text extractor in published
 benchmarks, which also reads headline, author and date from the page's metadata).
 
@@ -16,6 +17,8 @@ kept on the Story so an editor can check it (``storydesk show``).
 
 from __future__ import annotations
 
+import codecs
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -153,6 +156,15 @@ def _read_text(path: Path, max_bytes: int) -> str:
             f"{path}: {size / 1e6:.1f} MB is too large for one story (limit {max_bytes / 1e6:.0f} MB)"
         )
     data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Windows editors save "Unicode" as UTF-16 with a byte-order mark: decodable, not binary.
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise IngestError(f"{path}: starts as UTF-16 but is not valid UTF-16 (byte {exc.start})") from exc
+        if not text.strip():
+            raise IngestError(f"{path}: the file has no text")
+        return text
     if b"\x00" in data[:8192]:
         raise IngestError(f"{path}: looks like a binary file, not a story")
     try:
@@ -175,9 +187,44 @@ def _parse_txt(text: str) -> tuple[CleanStory, str, str]:
     return clean_blocks(_split_blocks(text)), "", ""
 
 
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    """Split YAML front matter (``---`` ... ``---`` at the top) from a Markdown file.
+
+    Returns its ``title``, ``author`` and ``date`` (and ``url``) as text, and the Markdown after it.
+    Parsed with PyYAML's ``safe_load`` (no code runs); CommonMark alone would read the block as a
+    heading ("title: Real Title author: ...").
+    """
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return {}, text
+    import yaml
+
+    try:
+        meta = yaml.safe_load(m.group("yaml"))
+    except yaml.YAMLError as exc:
+        raise IngestError(f"the front matter is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(meta, dict):
+        return {}, text[m.end():]
+    fields: dict[str, str] = {}
+    for key, names in (("title", ("title", "headline")), ("author", ("author", "authors", "byline")),
+                       ("date", ("date", "published")), ("url", ("url", "link", "canonical_url"))):
+        value = next((meta[n] for n in names if meta.get(n)), None)
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value if v)
+        elif isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        if value:
+            fields[key] = normalise_whitespace(str(value))
+    return fields, text[m.end():]
+
+
 def _parse_markdown(text: str) -> tuple[CleanStory, str, str]:
     from markdown_it import MarkdownIt
 
+    meta, text = _front_matter(text)
     tokens = MarkdownIt("commonmark").parse(text)
     headline: str | None = None
     blocks: list[str] = []
@@ -197,7 +244,14 @@ def _parse_markdown(text: str) -> tuple[CleanStory, str, str]:
                 blocks.append(plain)  # a subheading: cleaning treats it like any other block
         elif opener.type == "paragraph_open":
             blocks.append(plain)
-    return clean_blocks(blocks, headline=headline), "", ""
+    if meta.get("title"):
+        # The front matter names the story; a first heading repeats it (or is the page's own
+        # title): it is the headline's place, not paragraph 1.
+        headline = meta["title"]
+    clean = clean_blocks(blocks, headline=headline)
+    if meta.get("author"):
+        clean.byline = meta["author"]
+    return clean, meta.get("date", ""), meta.get("url", "")
 
 
 def _parse_html(text: str) -> tuple[CleanStory, str, str]:

@@ -8,8 +8,9 @@ Layout of an index folder::
 
 Crash safety: every write is one SQLite transaction (WAL journal), so a writer killed at any
 point leaves the previous generation intact. The FAISS file of a generation is written to a
-temporary name and renamed; if it is missing (a crash between commit and rename), readers rebuild
-it from the vectors kept in SQLite. Writers are serialised with the lock; readers never block
+temporary name and renamed; if it is missing (a crash between commit and rename), the next
+:meth:`Store.open` (or write) restores it from the vectors kept in SQLite, and temporary files a
+killed writer left are removed then too. Writers are serialised with the lock; readers never block
 and pick up a new generation on their next query (:meth:`Store.generation`).
 """
 
@@ -18,11 +19,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from index import vectors as vector_index
 from index.embed import ModelInfo
@@ -93,7 +95,6 @@ class Snapshot:
     unit_ids: np.ndarray  # int64, aligned with ``units`` and ``vectors`` rows
     units: tuple[Unit, ...]
     vectors: np.ndarray
-    story_rows: dict[str, tuple[int, int]]  # story id -> [first, last) rows of ``units``
     faiss_index: object
 
 
@@ -107,11 +108,40 @@ class Store:
         self._lock = FileLock(str(self.root / LOCK_NAME), timeout=600)
         self._read_lock = threading.Lock()
         self._reader = self._connect()
+        self._tidy()
 
     @classmethod
-    def open(cls, root: Path) -> "Store":
-        """Open (creating if needed) the index folder at ``root``."""
+    def open(cls, root: Path) -> Store:
+        """Open (creating if needed) the index folder at ``root``, tidying after a crashed writer."""
         return cls(root)
+
+    def _tidy(self) -> None:
+        """Remove temporary vector files a killed writer left, and restore a missing vectors file.
+
+        Only when no writer holds the lock (a writer's own temporary file is in use); otherwise
+        that writer leaves the folder tidy itself. Without the restore, every reader would rebuild
+        the missing file in memory from SQLite on every start, forever.
+        """
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            return
+        try:
+            for leftover in self.root.glob("vectors-*.faiss.tmp"):
+                leftover.unlink(missing_ok=True)
+            generation = self.generation()
+            if generation and not (self.root / f"vectors-{generation}.faiss").exists():
+                conn = self._connect()
+                try:
+                    self._write_vectors(conn, generation)
+                finally:
+                    conn.close()
+        finally:
+            self._lock.release()
+
+    def write_lock(self) -> FileLock:
+        """The lock writers hold (re-entrant): hold it to read the index and write without a race."""
+        return self._lock
 
     # --- connections ---------------------------------------------------------------------
 
@@ -196,11 +226,7 @@ class Store:
         finally:
             conn.close()
         units = tuple(Unit(r[1], r[2], r[3], r[4], r[5]) for r in rows)
-        story_rows: dict[str, tuple[int, int]] = {}
-        for i, u in enumerate(units):
-            first, _ = story_rows.get(u.story, (i, i))
-            story_rows[u.story] = (first, i + 1)
-        return Snapshot(generation, stories, quotes, unit_ids, units, vectors, story_rows, index)
+        return Snapshot(generation, stories, quotes, unit_ids, units, vectors, index)
 
     def _load_index(self, generation: int, count: int):
         """This generation's FAISS file, or ``None`` when it is missing, corrupt or not this generation's."""
@@ -245,7 +271,7 @@ class Store:
 
     # --- writing --------------------------------------------------------------------------
 
-    def write(self, records: list[StoryRecord], remove: list[str] = (), *, model: ModelInfo) -> int:
+    def write(self, records: list[StoryRecord], remove: Sequence[str] = (), *, model: ModelInfo) -> int:
         """Replace ``records``' stories and delete ``remove`` in one transaction; return the new generation.
 
         Holds the write lock for the whole write, so concurrent ingests queue up.

@@ -31,12 +31,6 @@ HNSW_EF_CONSTRUCTION = 40  # 2 cores: build time matters more than the last poin
 HNSW_EF_SEARCH = 256  # >= the 256-vector shortlist that search re-ranks (recall 0.98 of it)
 
 
-def describe(index: faiss.Index) -> str:
-    """A short name for the index type, for ``storydesk stories`` and benchmarks."""
-    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
-    return type(inner).__name__
-
-
 def build(vectors: np.ndarray, ids: np.ndarray, flat_max: int = FLAT_MAX) -> faiss.Index:
     """Build the index type suited to ``len(vectors)`` and add the vectors under ``ids``."""
     n, dim = vectors.shape if vectors.size else (0, vectors.shape[1] if vectors.ndim == 2 else 384)

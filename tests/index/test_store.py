@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from index.embed import MODEL_NAME, ModelError, ModelInfo, WEIGHTS_FILE, Embedder, verify_weights
-from index.indexer import build_records, fingerprint, ingest, remove
+from index.indexer import build_records, fingerprint, ingest
 from index.ingest import load_story
 from index.search import Searcher
 from index.store import DB_NAME, IndexMismatch, Store
@@ -144,14 +144,14 @@ def test_remove_deletes_story_paragraphs_units_and_quotes(tmp_path, embedder, fr
            [_story(tmp_path, "bridge", BRIDGE), _story(tmp_path, "library", LIBRARY)])
     searcher = Searcher(Store.open(fresh_index), embedder)
     assert set(searcher.stories()) == {"bridge", "library"}
-    generation = remove(Store.open(fresh_index), embedder.info, ["bridge"])
+    generation = Store.open(fresh_index).write([], remove=["bridge"], model=embedder.info)
     assert generation == 2
     assert set(searcher.stories()) == {"library"}
     for table in ("paragraphs", "units", "quotes"):
         assert _db_rows(fresh_index, f"SELECT COUNT(*) FROM {table} WHERE story='bridge'") == [(0,)]
     assert all(h.story == "library" for h in searcher.search("Hammersmith Bridge cracks").hits)
     # Removing the last story leaves a working, empty index.
-    remove(Store.open(fresh_index), embedder.info, ["library"])
+    Store.open(fresh_index).write([], remove=["library"], model=embedder.info)
     result = searcher.search("Is the library staying open?")
     assert not result.found and result.hits == ()
 
@@ -239,9 +239,10 @@ def test_writer_killed_before_faiss_file_is_rebuilt_from_sqlite(tmp_path, embedd
     new = [replace(s, content_hash=fingerprint(s)) for s in [_story(tmp_path, "zoo", ZOO)]]
     _kill_writer_at(tmp_path, fresh_index, build_records(new, embedder), embedder.info, "vectors")
 
+    assert not (fresh_index / "vectors-2.faiss").exists()
     store = Store.open(fresh_index)
     assert store.generation() == 2  # the transaction committed
-    assert not (fresh_index / "vectors-2.faiss").exists()
+    assert (fresh_index / "vectors-2.faiss").is_file()  # restored when the store opened
     snap = store.snapshot()
     assert snap.faiss_index.ntotal == len(snap.units) > 0
     result = Searcher(store, embedder).search("When can visitors see the red panda cubs?")

@@ -6,7 +6,7 @@ lower-casing and folding quote marks, dashes and punctuation to spaces (:func:`i
 Questions: hit@1, hit@3, excerpt@1, speaker accuracy (who-said questions), share of negatives
 declined, share of answerable questions wrongly declined; reported separately for the bundled story
 and for archive articles. Quotes: recall, recall with the right speaker, precision of direct
-quotes of 4+ words (:func:`index.quote_eval.score_quotes`).
+quotes of 4+ words (:func:`evaluation.quote_eval.score_quotes`).
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def run_eval(files: list[Path], corpus: list[Path], index_dir: Path | None = Non
                 figures.update(score.figures(name))
                 misses += [f"[{name}] {m}" for m in score.misses]
         if gold_quotes:
-            from index.quote_eval import score_quotes
+            from evaluation.quote_eval import score_quotes
 
             system = [q for sid in {g["story"] for g in gold_quotes} for q in searcher.quotes(sid)]
             figures.update({f"quotes_{k}": v for k, v in score_quotes(gold_quotes, system).items()})

@@ -1,4 +1,4 @@
-"""Score extracted quotes against gold quotes, as in ``/work/shared/eval/README.md``.
+"""Score extracted quotes against gold quotes, as in ``../shared/eval/README.md``.
 
 - *recall*: share of gold quotes some system quote contains (or a 4+ word part of which is a
   system quote);
@@ -8,31 +8,24 @@
   right speaker.
 
 Text is compared after NFKC normalisation, lower-casing, and folding quote marks, dashes and
-punctuation to spaces. Run ``python -m index.quote_eval`` for per-story and overall figures on
-the dev set, ``-v`` to list misses, wrong speakers and extras, ``--gold FILE`` to score another
-gold file of the same format (stories are looked up in the archive corpus by id).
+punctuation to spaces (:func:`index.text.fold`). Run ``python -m evaluation.quote_eval`` for
+per-story and overall figures on the dev set, ``-v`` to list misses, wrong speakers and extras,
+``--gold FILE`` to score another gold file of the same format (stories are looked up in the
+archive corpus by id). The shared folder is ``../shared`` beside the repository, or
+``$STORYDESK_SHARED``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.settings import Settings
+from index.ingest import load_story
 from index.models import Paragraph, Quote, Story
-
-EVAL_DIR = Path("/work/shared/eval/dev")
-CORPUS_DIR = Path("/work/shared/corpus/bbc-2005")
-
-
-def normalise(text: str) -> str:
-    """NFKC, lower case, quote marks / dashes / punctuation to spaces, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"[^\w\s]|_", " ", text)
-    return " ".join(text.split())
+from index.text import fold as normalise
 
 
 def _names_speaker(system_speaker: str, gold: dict) -> bool:
@@ -97,22 +90,8 @@ def score_quotes(gold: list[dict], system: list[Quote]) -> dict:
     }
 
 
-def load_txt_story(path: Path) -> Story:
-    """A story from an archive ``.txt`` file, using the project's ingest when it is there."""
-    try:
-        from index.ingest import load_story
-
-        return load_story(path)
-    except Exception:  # noqa: BLE001 - fall back to the plain format if ingest is missing/broken
-        blocks = [b.strip() for b in re.split(r"\n\s*\n", path.read_text(encoding="utf-8"))]
-        blocks = [" ".join(b.split()) for b in blocks if b.strip()]
-        sid = path.stem
-        paras = tuple(Paragraph(sid, i + 1, t) for i, t in enumerate(blocks[1:]))
-        return Story(sid, blocks[0], paras)
-
-
-def _find_story_file(story_id: str) -> Path | None:
-    hits = sorted(CORPUS_DIR.glob(f"*/{story_id}.txt"))
+def _find_story_file(corpus: Path, story_id: str) -> Path | None:
+    hits = sorted(corpus.glob(f"*/{story_id}.txt"))
     return hits[0] if hits else None
 
 
@@ -121,11 +100,13 @@ def main(argv: Sequence[str] = ()) -> int:
     from index.quotes import extract_quotes
 
     argv = list(argv)
-    gold_file = EVAL_DIR / "quotes.jsonl"
+    shared = Settings.from_env().shared_dir
+    corpus = shared / "corpus" / "bbc-2005"
+    gold_file = shared / "eval" / "dev" / "quotes.jsonl"
     if "--gold" in argv:
         i = argv.index("--gold")
         if i + 1 >= len(argv):
-            print("usage: python -m index.quote_eval [-v] [--gold FILE]", file=sys.stderr)
+            print("usage: python -m evaluation.quote_eval [-v] [--gold FILE]", file=sys.stderr)
             return 2
         gold_file = Path(argv[i + 1])
     gold = [json.loads(line) for line in gold_file.read_text(encoding="utf-8").splitlines()
@@ -134,11 +115,11 @@ def main(argv: Sequence[str] = ()) -> int:
     stories = sorted({g["story"] for g in gold})
     all_quotes: list[Quote] = []
     for sid in stories:
-        path = _find_story_file(sid)
+        path = _find_story_file(corpus, sid)
         if path is None:
             print(f"{sid}: story file not found", file=sys.stderr)
             continue
-        story = load_txt_story(path)
+        story = load_story(path)
         if story.id != sid:
             story = Story(sid, story.headline, tuple(Paragraph(sid, p.number, p.text)
                                                      for p in story.paragraphs))
