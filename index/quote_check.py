@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,15 +24,14 @@ from rapidfuzz import fuzz
 
 from index.models import Quote, Story
 from index.quotes import speaker_for
+from index.text import fold_marks, fold_marks_with_offsets
+from index.validate import content_words
+
+# The offset-keeping fold, under the name callers and tests know.
+fold = fold_marks_with_offsets
 
 Verdict = Literal["verbatim", "near", "absent"]
 NEAR_THRESHOLD = 85.0
-
-_FOLD = str.maketrans({
-    "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'", "`": "'",
-    "´": "'", "–": "-", "—": "-", "‒": "-", "−": "-", "…": "...",
-})
-
 
 @dataclass(frozen=True)
 class QuoteCheck:
@@ -49,30 +47,8 @@ class QuoteCheck:
     differences: tuple[str, ...] = field(default_factory=tuple)
 
 
-def fold(text: str) -> tuple[str, list[int]]:
-    """Folded text for comparison and, per folded character, its offset in ``text``.
-
-    NFKC, quote marks and dashes to ASCII, lower case, whitespace collapsed; the offset map lets a
-    match be cut out of the original verbatim.
-    """
-    out: list[str] = []
-    where: list[int] = []
-    last_space = True
-    for i, ch in enumerate(text):
-        for c in unicodedata.normalize("NFKC", ch).translate(_FOLD).lower():
-            if c.isspace():
-                if last_space:
-                    continue
-                c = " "
-                last_space = True
-            else:
-                last_space = False
-            out.append(c)
-            where.append(i)
-    while out and out[-1] == " ":
-        out.pop()
-        where.pop()
-    return "".join(out), where
+def _content(folded: str) -> set[str]:
+    return set(content_words(folded))
 
 
 def _strip_marks(text: str) -> str:
@@ -109,8 +85,15 @@ def check_quote(words: str, stories: Sequence[Story], quotes: Sequence[Quote] = 
     if not target:
         return QuoteCheck("absent", words)
     best: tuple[float, Story, int, int, int, str] | None = None
+    wanted = _content(target)
+    # A paragraph that holds under a third of the quote's content words cannot align with it at
+    # NEAR_THRESHOLD; ruling those out first keeps a check across the archive well under a second
+    # (the alignment below costs about len(words) x len(paragraph)).
+    need = len(wanted) / 3 if len(wanted) >= 3 else 0
     for story in stories:
         for para in story.paragraphs:
+            if need and len(wanted & _content(fold_marks(para.text))) < need:
+                continue
             ptext, where = fold(para.text)
             if not ptext:
                 continue

@@ -1,4 +1,14 @@
-"""Text primitives shared by ingest, quotes and search: whitespace, sentences, tokens, folding.
+"""Text primitives shared by ingest, quotes, quote checks, search and evaluation: the one home of
+text normalising and sentence splitting.
+
+- :func:`normalise_whitespace`: odd spaces made plain and collapsed; characters kept (verbatim).
+- :func:`fold_marks` / :func:`fold_marks_with_offsets`: the comparison form that keeps
+  punctuation: NFKC, curly quote marks and dashes to ASCII, lower case, whitespace collapsed
+  (the second also maps each folded character back to the original, to cut a match verbatim).
+- :func:`fold`: :func:`fold_marks` with all punctuation as spaces (scoring, loose matching).
+- :func:`fold_name`: accents stripped as well, for comparing people's names.
+- :func:`words` / :func:`word_set`: lower-cased word tokens.
+- :func:`sentences`: sentence spans of a paragraph.
 
 Sentences come from pysbd (rule-based sentence boundary detection, Golden Rules tested, no model to
 download) with character spans, so an excerpt is always a verbatim slice of the paragraph. It
@@ -16,7 +26,10 @@ from functools import lru_cache
 import pysbd
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-_QUOTE_FOLD = str.maketrans({c: " " for c in "\"'“”‘’‚„«»‹›`´"})
+_MARKS = str.maketrans({
+    "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‹": "'", "›": "'", "‘": "'", "’": "'",
+    "‚": "'", "`": "'", "´": "'", "–": "-", "—": "-", "‒": "-", "−": "-", "…": "...",
+})
 _PUNCT = re.compile(r"[^\w\s%£$€]")
 _WORD = re.compile(r"[\w£$€%]+(?:['’][\w]+)?")
 
@@ -29,11 +42,48 @@ def normalise_whitespace(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def fold_marks(text: str) -> str:
+    """Comparison form keeping punctuation: NFKC, quote marks and dashes to ASCII, lower case,
+    whitespace collapsed. ``fold_marks("“Don’t”  —  GO") == '"don't" - go'``."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_MARKS).lower().split())
+
+
+def fold_marks_with_offsets(text: str) -> tuple[str, list[int]]:
+    """:func:`fold_marks`, character by character, with each folded character's offset in ``text``,
+    so that a match found in the folded form can be cut out of the original verbatim."""
+    out: list[str] = []
+    where: list[int] = []
+    last_space = True
+    for i, ch in enumerate(text):
+        for c in unicodedata.normalize("NFKC", ch).translate(_MARKS).lower():
+            if c.isspace():
+                if last_space:
+                    continue
+                c = " "
+                last_space = True
+            else:
+                last_space = False
+            out.append(c)
+            where.append(i)
+    while out and out[-1] == " ":
+        out.pop()
+        where.pop()
+    return "".join(out), where
+
+
 def fold(text: str) -> str:
-    """Comparison form: NFKC, lower case, quote marks, dashes and punctuation as spaces."""
-    text = unicodedata.normalize("NFKC", text).lower().translate(_QUOTE_FOLD)
-    text = _PUNCT.sub(" ", text)
-    return " ".join(text.split())
+    """Loose comparison form: :func:`fold_marks` with quote marks, dashes and punctuation as spaces
+    (``%``, ``£``, ``$``, ``€`` kept)."""
+    return " ".join(_PUNCT.sub(" ", fold_marks(text)).split())
+
+
+def fold_name(name: str) -> str:
+    """A person's name for comparison: accents stripped (NFKD), possessive 's dropped, lower case,
+    anything but letters and digits as spaces. ``fold_name("Zoë O’Brien’s") == "zoe o brien"``."""
+    name = unicodedata.normalize("NFKD", name)
+    name = "".join(c for c in name if not unicodedata.combining(c))
+    name = re.sub(r"['’]s\b", "", name).lower()
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", name).split())
 
 
 def _raw_words(text: str) -> list[str]:
