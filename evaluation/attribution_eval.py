@@ -213,7 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             print(f"{story.id}")
             explain([g for g in gold if g["story"] == story.id], quotes)
-    print(f"{len(stories)} stories, {len(gold)} gold quotes ({args.rules} rules)")
+    bodies = {s.id: " ".join(fold(p.text) for p in s.paragraphs) for s in stories}
+    lost = sum(fold(g["quote"]) not in bodies.get(g["story"], "") for g in gold)
+    kinds = {k: sum(g.get("kind", "direct") == k for g in gold) for k in ("direct", "indirect")}
+    print(f"{len(stories)} stories, {len(gold)} gold quotes ({kinds['direct']} direct, "
+          f"{kinds['indirect']} indirect; {lost} not in the text ingest keeps) ({args.rules} rules)")
     print(report(score(gold, system)))
     return 0
 

@@ -20,13 +20,14 @@ reads the narrative around the quote (long quotes are a placeholder, ``marks.mas
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from index.attribution.data import (
-    GROUP_HEADS, HONORIFICS, KEEP_TITLES, ORG_HEADS, PERSON_HEADS, PROXY_NOUNS, RANKS,
+    DOCUMENT_HEADS, GROUP_HEADS, HONORIFICS, NEVER_SPEAK, KEEP_TITLES, ORG_HEADS, OUTLET_WORDS, PERSON_HEADS, PROXY_NOUNS, RANKS,
     REPORTING_LEMMAS, SPEAKER_LABELS, SPEAKING_PLACES, SPEECH_FORMS, SPEECH_VERBS,
 )
 from index.attribution.entities import Entity, Registry, clean_name, is_outlet
@@ -41,6 +42,9 @@ _SPEECH_WORD = re.compile(r"\b(?:%s)\b" % "|".join(sorted(SPEECH_FORMS, key=len,
                           re.IGNORECASE)
 _LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed|named|called)"
                            r"\s*[\"“]?$", re.IGNORECASE)
+PARSE_ALL = bool(os.environ.get("ATTRIBUTION_PARSE_ALL"))
+UNNAMED_ANY = not os.environ.get("ATTRIBUTION_NO_UNNAMED_ANY")
+COLON = not os.environ.get("ATTRIBUTION_NO_COLON")
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -59,6 +63,7 @@ class Sent:
     doc: Doc | None = None
     speakers: list[Entity] = field(default_factory=list)
     subject: Entity | None = None
+    subjects: list[Entity] = field(default_factory=list)
     mentions: list[Entity] = field(default_factory=list)
 
 
@@ -94,6 +99,8 @@ def split_story(story: Story) -> tuple[list[Sent], list[Segment]]:
 
 def needs_parse(sent: Sent) -> bool:
     """Only sentences with a quote mark or a speech verb (or "according to") are parsed."""
+    if PARSE_ALL:
+        return not sent.quote_only
     if sent.quote_only:
         return False
     return bool(sent.segs) or bool(_SPEECH_WORD.search(sent.mtext)) or "ccording to" in sent.mtext
@@ -141,16 +148,67 @@ class Reader:
         return out
 
     def _register(self, sent: Sent) -> None:
+        """Link the sentence's named speakers; note which are subjects (pronouns prefer them)."""
         assert sent.doc is not None
         for ent in sent.doc.ents:
             kind = SPEAKER_LABELS.get(ent.label_)
-            if kind is None or self._in_quote(sent, ent[0]) or is_outlet(ent.text):
+            if kind is None or self._in_quote(sent, ent[0]) or self._outlet(ent):
                 continue
-            if ent.root.dep_ == "pobj" and ent.root.head.lower_ in ("to", "with") and \
-                    ent.root.head.head.lemma_ in ("tell", "talk", "speak"):
-                continue  # the outlet or person spoken to
-            e = self.registry.link(ent.text, kind, [t.text for t in ent[0].doc[max(0, ent.start - 2):ent.start]])
+            e = self.registry.link(self._full_name(ent), kind, _before(ent))
+            role = self._premodifier(ent, sent)
+            if role and kind == "person":
+                desc = role[0].lower() + role[1:]
+                if desc not in e.descriptions:
+                    e.descriptions.append(desc)
+                e.role = e.role or role
+            if ent.root.dep_ in ("nsubj", "nsubjpass") or (ent.root.dep_ == "appos" and
+                                                           ent.root.head.dep_ == "nsubj"):
+                sent.subjects.append(e)
             sent.mentions.append(e)
+
+    def _outlet(self, ent: Span) -> bool:
+        """The outlet or person spoken to ("told Czech newspaper Daily Sport"), or a medium."""
+        if is_outlet(ent.text):
+            return True
+        root = ent.root
+        if any(t.lower_ in OUTLET_WORDS and t.lower_ in ("newspaper", "radio", "magazine",
+                                                        "channel", "programme", "station",
+                                                        "paper", "website", "show", "tv")
+               for t in root.lefts):
+            return True
+        head = root.head
+        if root.dep_ in ("dobj", "dative") and head.lemma_ in ("tell", "inform", "ask"):
+            return True
+        if root.dep_ == "pobj" and head.lower_ in ("to", "with") and \
+                head.head.lemma_ in ("tell", "talk", "speak", "say", "explain", "write"):
+            return True
+        return False
+
+    def _full_name(self, ent: Span) -> str:
+        """The entity's text with a title of nobility before it ("Sir Ian Blair", "Lord X of Y")."""
+        doc = ent.doc
+        start, end = ent.start, ent.end
+        if start > 0 and doc[start - 1].text in KEEP_TITLES:
+            start -= 1
+        if doc[start].text in KEEP_TITLES and end + 1 < len(doc) and doc[end].lower_ == "of" \
+                and doc[end + 1].pos_ == "PROPN":
+            end += 2
+        return doc[start:end].text
+
+    def _premodifier(self, ent: Span, sent: Sent) -> str:
+        """The description before a name ("Liverpool forward", "World 100m champion") or its
+        appositive (", principal of Ark Walworth Academy,")."""
+        root = ent.root
+        pre = [t for t in root.lefts if t.i < ent.start and t.dep_ in ("compound", "amod", "nmod")
+               and t.text not in HONORIFICS and t.text not in KEEP_TITLES]
+        if pre:
+            first = min((t.left_edge for t in pre), key=lambda t: t.i)
+            if first.i < ent.start and any(t.pos_ == "NOUN" for t in ent.doc[first.i:ent.start]):
+                return self._text(sent, first, ent.doc[ent.start - 1]).strip(" ,")
+        for c in root.rights:
+            if c.dep_ == "appos" and c.pos_ == "NOUN":
+                return _clean_role(self._text(sent, c.left_edge, c.right_edge))
+        return ""
 
     # -- resolution
 
@@ -159,10 +217,11 @@ class Reader:
         if want in (None, "self"):
             return self.last.entity if self.last and self.last.entity else None
         history: list[Entity] = []
-        for s in [sent, *reversed(self.done[-8:])]:
+        for s in reversed(self.done[-8:]):
             history.extend(s.speakers[::-1])
             if s.subject:
                 history.append(s.subject)
+            history.extend(s.subjects)
             history.extend(s.mentions)
         history.extend(reversed(self.registry.recent))
         for e in history:
@@ -219,14 +278,20 @@ class Reader:
             return Said(self._pronoun(low, sent))
         span = spans.get(tok.i)
         if span is not None and span.label_ in SPEAKER_LABELS and not is_outlet(span.text):
-            ent = self.registry.link(span.text, SPEAKER_LABELS[span.label_],
-                                     [t.text for t in tok.doc[max(0, span.start - 2):span.start]])
+            ent = self.registry.link(self._full_name(span), SPEAKER_LABELS[span.label_], _before(span))
             return Said(ent, self._role(tok, span, sent))
         if span is not None and span.text in SPEAKING_PLACES or \
                 self._proper_text(tok, sent) in SPEAKING_PLACES:
             return Said(self.registry.link(self._proper_text(tok, sent), "organisation"))
         if span is not None and span.label_ not in SPEAKER_LABELS and tok.pos_ == "PROPN":
-            return Said(None)  # a place, work, date or product cannot speak
+            # The recogniser takes some surnames for places ("Baros", "Souness"): a person
+            # already introduced under that name is the speaker; a real place never is.
+            name, _, _ = clean_name(self._proper_text(tok, sent))
+            known = self.registry.find(name, "person")
+            if known is not None and known.kind == "person":
+                return Said(known)
+            if span.label_ in NEVER_SPEAK:
+                return Said(None)
         # A person named beside a title: "president and chief executive Bill Owens".
         for c in tok.children:
             cs = spans.get(c.i)
@@ -245,13 +310,18 @@ class Reader:
                 kind = "person" if gender_of(words) else "organisation"
                 return Said(self.registry.link(name, kind), "")
             return Said(None)
-        if tok.pos_ not in ("NOUN",):
+        if tok.pos_ not in ("NOUN", "NUM", "PRON") or low in _PRONOUNS:
             return Said(None)
         lemma = tok.lemma_.lower()
         text = self._np_text(tok, sent)
         if lemma in PROXY_NOUNS or tok.lower_ in PROXY_NOUNS:
             return self._proxy(tok, sent, spans, text)
-        det = next((c.lower_ for c in tok.children if c.dep_ in ("det", "poss")), "")
+        det = next((c.lower_ if c.dep_ == "det" or c.pos_ == "PRON" else "the"
+                    for c in tok.children if c.dep_ in ("det", "poss")), "")
+        if lemma in DOCUMENT_HEADS and det in ("the", "its", "their"):
+            for e in reversed(self.registry.recent):
+                if e.kind == "organisation":
+                    return Said(e, "", text)
         if det in ("the", "his", "her", "its", "their"):
             ent = self._description(tok, text)
             if ent is not None:
@@ -259,8 +329,8 @@ class Reader:
                 if ent.kind == "person" and desc not in ent.descriptions and len(desc.split()) <= 6:
                     ent.descriptions.append(desc)
                 return Said(ent, "", desc)
-        if lemma in PERSON_HEADS or lemma in GROUP_HEADS or tok.lower_ in GROUP_HEADS or \
-                lemma in ORG_HEADS:
+        if UNNAMED_ANY or lemma in PERSON_HEADS or lemma in GROUP_HEADS or \
+                tok.lower_ in GROUP_HEADS or lemma in ORG_HEADS:
             said = Said(self.registry.unnamed(text), "", text)
             if det in ("a", "an") and lemma in PERSON_HEADS:
                 self.pending.append(said)
@@ -428,6 +498,13 @@ class Reader:
                 self.dropped.add(id(seg))
                 continue
             verb = self._verb_for(seg, sent, verbs)
+            if verb is None and COLON and re.search(r":\s*$", before):
+                said = self._colon(sent, seg, spans)
+                if said.entity is not None:
+                    self.said[id(seg)] = said
+                    sent.speakers.append(said.entity)
+                    self.last = said
+                    continue
             if verb is None:
                 if seg.cont:
                     continue
@@ -450,6 +527,23 @@ class Reader:
             if said.entity is not None and said.entity not in sent.speakers:
                 sent.speakers.append(said.entity)
                 self.last = said
+
+    def _colon(self, sent: Sent, seg: Segment, spans: dict[int, Span]) -> Said:
+        """ "Blackburn boss Mark Hughes: "..."", "He went on: "..."": the subject before the colon."""
+        assert sent.doc is not None
+        colon = [t for t in sent.doc if t.text == ":" and self._orig(sent, t) < seg.start]
+        if not colon:
+            return Said(None)
+        head = colon[-1].head
+        subj = next((c for c in head.children if c.dep_ == "nsubj"), None)
+        if subj is not None and subj.i < colon[-1].i:
+            return self._speaker_of(subj, sent, spans)
+        if head.i < colon[-1].i and head.pos_ in ("PROPN", "NOUN"):
+            return self._speaker_of(head, sent, spans)
+        prev = sent.doc[colon[-1].i - 1] if colon[-1].i > 0 else None
+        if prev is not None and prev.pos_ == "PROPN":
+            return self._speaker_of(prev, sent, spans)
+        return Said(None)
 
     def _verb_for(self, seg: Segment, sent: Sent, verbs: list[Token]) -> Token | None:
         if not verbs:
@@ -527,6 +621,10 @@ class Reader:
                 said.role or ent.role)))
         out.sort(key=lambda x: x[0])
         return [q for _, q in out]
+
+
+def _before(ent: Span) -> list[str]:
+    return [t.text for t in ent.doc[max(0, ent.start - 2):ent.start]]
 
 
 def _clean_role(role: str) -> str:

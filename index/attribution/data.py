@@ -172,6 +172,12 @@ PERSON_HEADS: frozenset[str] = frozenset(
     "chairperson envoy ambassador diplomat adviser advisor aide producer director presenter "
     "host comedian musician rapper guitarist drummer frontman veteran candidate leader "
     "victim witness resident spokesperson former".split())
+# Documents that speak for the body that wrote them ("the report said"): the last organisation.
+DOCUMENT_HEADS: frozenset[str] = frozenset("report statement letter study survey document "
+                                           "paper website filing".split())
+# Entity labels that are never a speaker, even as the subject of "said".
+NEVER_SPEAK: frozenset[str] = frozenset("GPE LOC DATE TIME MONEY PERCENT QUANTITY ORDINAL "
+                                        "CARDINAL LANGUAGE LAW".split())
 # A pronoun's kind: who it can refer to.
 PRONOUNS: dict[str, str] = {
     "he": "m", "him": "m", "she": "f", "her": "f", "it": "org", "they": "plural",
