@@ -13,8 +13,9 @@ Following ``../shared/eval/README.md``'s quote scoring, extended:
 - direct gold quotes: *found* when a system quote's text contains the gold text or is a 4+ word
   part of it; *right speaker* when such a system quote names the gold speaker (the name, an
   alias or the surname; a pronoun never counts; for organisations, groups and unnamed speakers,
-  a fair match of the description: the system speaker shares a content word with the gold
-  speaker, its aliases or role); *precision*: system direct quotes of 4+ words in the scored
+  a fair match of the description: the system speaker or its role shares a content word with
+  the gold speaker, its aliases or role: "Royal Mail" (role "spokeswoman") for "A spokeswoman
+  for Royal Mail"); *precision*: system direct quotes of 4+ words in the scored
   stories that match a gold quote with the right speaker, over all of them.
 - indirect gold quotes: *right speaker* when a system ``indirect`` quote covers at least half the
   gold clause's words and names the speaker as above.
@@ -48,7 +49,7 @@ def _content(text: str) -> set[str]:
     return {w for w in fold(text).split() if w not in _FILLER}
 
 
-def names_speaker(system_speaker: str, gold: dict) -> bool:
+def names_speaker(system_speaker: str, gold: dict, system_role: str = "") -> bool:
     """Does the system's speaker name the gold speaker (see the module docstring)?"""
     said = fold(system_speaker)
     if not said or said in PRONOUNS:
@@ -65,7 +66,7 @@ def names_speaker(system_speaker: str, gold: dict) -> bool:
     pool = _content(gold["speaker"]) | _content(gold.get("role") or "")
     for a in gold.get("aliases") or []:
         pool |= _content(a)
-    return bool(_content(system_speaker) & pool)
+    return bool((_content(system_speaker) | _content(system_role)) & pool)
 
 
 def _contains(system_text: str, gold_text: str) -> bool:
@@ -99,10 +100,10 @@ def score(gold: Sequence[dict], system: Sequence[Quote]) -> dict:
         quotes = by_story.get(g["story"], [])
         if kind == "direct":
             cands = [q for q in quotes if _contains(q.text, g["quote"])]
-            hit, right = bool(cands), any(names_speaker(q.speaker, g) for q in cands)
+            hit, right = bool(cands), any(names_speaker(q.speaker, g, q.role) for q in cands)
         else:
             cands = [q for q in quotes if q.kind == "indirect" and _overlaps(q.text, g["quote"])]
-            hit, right = bool(cands), any(names_speaker(q.speaker, g) for q in cands)
+            hit, right = bool(cands), any(names_speaker(q.speaker, g, q.role) for q in cands)
         for t in types:
             c = counts[t]
             c[f"{kind}"] += 1
@@ -118,7 +119,7 @@ def score(gold: Sequence[dict], system: Sequence[Quote]) -> dict:
             continue
         counts["all"]["system"] += 1
         counts["all"]["correct"] += any(
-            _contains(q.text, g["quote"]) and names_speaker(q.speaker, g) for g in golds[q.story])
+            _contains(q.text, g["quote"]) and names_speaker(q.speaker, g, q.role) for g in golds[q.story])
     return {t: dict(c) for t, c in counts.items()}
 
 
@@ -187,12 +188,12 @@ def explain(gold: Sequence[dict], quotes: Sequence[Quote]) -> None:
         st = (g.get("speaker_type") or "person")[:3]
         if not cands:
             print(f"  {tag} MISS  [{st}] {g['speaker']}: {g['quote'][:90]}")
-        elif not any(names_speaker(q.speaker, g) for q in cands):
+        elif not any(names_speaker(q.speaker, g, q.role) for q in cands):
             print(f"  {tag} WRONG [{st}] {g['speaker']} -> {cands[0].speaker}: {g['quote'][:70]}")
     directs = [g for g in gold if g.get("kind", "direct") == "direct"]
     for q in quotes:
         if q.kind == "direct" and len(q.text.split()) >= 4 and not any(
-                _contains(q.text, g["quote"]) and names_speaker(q.speaker, g) for g in directs):
+                _contains(q.text, g["quote"]) and names_speaker(q.speaker, g, q.role) for g in directs):
             print(f"  D EXTRA {q.speaker}: {q.text[:90]}")
 
 

@@ -30,7 +30,7 @@ from index.attribution.data import (
     DOCUMENT_HEADS, GROUP_HEADS, HONORIFICS, NEVER_SPEAK, KEEP_TITLES, ORG_HEADS, OUTLET_WORDS, PERSON_HEADS, PROXY_NOUNS, RANKS,
     REPORTING_LEMMAS, SPEAKER_LABELS, SPEAKING_PLACES, SPEECH_FORMS, SPEECH_VERBS,
 )
-from index.attribution.entities import Entity, Registry, clean_name, is_outlet
+from index.attribution.entities import Entity, Registry, clean_name, gender_of, is_outlet
 from index.attribution.marks import PLACEHOLDER, Masked, Segment, chains, find_segments, masked
 from index.models import Quote, Story
 from index.text import sentences
@@ -44,6 +44,7 @@ _LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed
                            r"\s*[\"“]?$", re.IGNORECASE)
 PARSE_ALL = bool(os.environ.get("ATTRIBUTION_PARSE_ALL"))
 UNNAMED_ANY = not os.environ.get("ATTRIBUTION_NO_UNNAMED_ANY")
+CONTEXT = not os.environ.get("ATTRIBUTION_NO_CONTEXT")
 COLON = not os.environ.get("ATTRIBUTION_NO_COLON")
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
@@ -216,21 +217,22 @@ class Reader:
         want = _PRONOUNS.get(word.lower())
         if want in (None, "self"):
             return self.last.entity if self.last and self.last.entity else None
-        history: list[Entity] = []
-        for s in reversed(self.done[-8:]):
-            history.extend(s.speakers[::-1])
-            if s.subject:
-                history.append(s.subject)
-            history.extend(s.subjects)
-            history.extend(s.mentions)
-        history.extend(reversed(self.registry.recent))
-        for e in history:
-            if want in ("m", "f"):
-                if e.kind not in ("person", "unnamed") or (e.gender and e.gender != want):
-                    continue
-                if e.kind == "unnamed" and e.gender != want:
-                    continue
-                return e
+        # The subject of the sentence before first, then who spoke there, then anyone named;
+        # a person known to have the pronoun's gender beats one of unknown gender nearby.
+        history: list[tuple[int, Entity]] = []
+        for dist, s in enumerate(reversed(self.done[-8:]), start=1):
+            for e in (s.subject, *s.speakers[::-1], *s.subjects, *s.mentions):
+                if e is not None:
+                    history.append((dist, e))
+        history.extend((99, e) for e in reversed(self.registry.recent))
+        if want in ("m", "f"):
+            ok = [(d, e) for d, e in history if e.kind == "person" and e.gender in (want, None)
+                  or e.kind == "unnamed" and e.gender == want]
+            known = [e for d, e in ok if e.gender == want and d <= 2]
+            pick = known[0] if known and (not ok or ok[0][1].gender is None) else (
+                ok[0][1] if ok else None)
+            return pick  # its gender is not learned from here: one wrong guess would cascade
+        for _, e in history:
             if want == "it" and e.kind == "organisation":
                 return e
             if want == "they" and e.kind in ("organisation", "group", "unnamed"):
@@ -306,7 +308,11 @@ class Reader:
             name = self._proper_text(tok, sent)
             words = name.split()
             if words and all(w[:1].isupper() for w in words) and not is_outlet(name):
-                from index.attribution.entities import gender_of
+                bare, _, _ = clean_name(name)
+                known = self.registry.find(bare, "person") or self.registry.find(bare, "organisation")
+                if known is not None:
+                    self.registry.touch(known)
+                    return Said(known)
                 kind = "person" if gender_of(words) else "organisation"
                 return Said(self.registry.link(name, kind), "")
             return Said(None)
@@ -481,10 +487,10 @@ class Reader:
         verbs = self._verbs(sent)
         root = next((t for t in sent.doc if t.dep_ == "ROOT"), None)
         if root is not None:
-            subj = next((c for c in root.children if c.dep_ == "nsubj"), None)
-            if subj is not None and root not in verbs:
-                s = self._speaker_of(subj, sent, spans) if (subj.pos_ in ("PROPN", "PRON")) else Said(None)
-                sent.subject = s.entity
+            subj = next((c for c in root.children if c.dep_ == "nsubj"
+                         and not self._in_quote(sent, c)), None)
+            if subj is not None and root not in verbs and subj.pos_ in ("PROPN", "PRON"):
+                sent.subject = self._speaker_of(subj, sent, spans).entity
         resolved: dict[int, Said] = {}
         for v in verbs:
             said = self._said(v, sent, spans)
@@ -635,10 +641,21 @@ def _clean_role(role: str) -> str:
     return role
 
 
+def to_parse(sents: list[Sent]) -> list[Sent]:
+    """The sentences worth parsing: those with a quote mark or a speech verb, and the sentence
+    before each (where "he" in '"...," he said' usually finds its antecedent)."""
+    keep = [needs_parse(s) for s in sents]
+    if CONTEXT:
+        for i in range(len(sents) - 1):
+            if keep[i + 1] or sents[i + 1].quote_only:
+                keep[i] = True
+    return [s for s, k in zip(sents, keep) if k and not s.quote_only]
+
+
 def attribute(story: Story, parse: object) -> list[Quote]:
     """Quotes of one story; ``parse`` maps a list of sentence texts to spaCy docs."""
     sents, segs = split_story(story)
-    todo = [s for s in sents if needs_parse(s)]
+    todo = to_parse(sents)
     docs = parse([s.mtext for s in todo])  # type: ignore[operator]
     for s, d in zip(todo, docs):
         s.doc = d
@@ -650,7 +667,7 @@ def attribute(story: Story, parse: object) -> list[Quote]:
 def attribute_many(stories: Sequence[Story], parse: object) -> list[list[Quote]]:
     """Quotes of many stories, their sentences parsed in one batched pass."""
     prepared = [split_story(st) for st in stories]
-    todo = [s for sents, _ in prepared for s in sents if needs_parse(s)]
+    todo = [s for sents, _ in prepared for s in to_parse(sents)]
     docs = parse([s.mtext for s in todo])  # type: ignore[operator]
     for s, d in zip(todo, docs):
         s.doc = d
