@@ -1,0 +1,510 @@
+"""Careless and hostile input against the real server (issue #11): each numbered defect has a
+``test_defectNN_...`` here or in ``tests/test_cli.py``, plus a bounded hostile-load test.
+
+One uvicorn server on 127.0.0.1 serves Slack and Discord over a writable copy of the bundled
+index, to which three small stories are added: one with a non-ASCII id and two that tests remove.
+Slack's and Discord's sides are the stand-ins in this folder. The desk is the real one, wrapped
+only so that a test can hold a quote check at a gate (to show that checks never delay questions).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import psutil
+import pytest
+from nacl.signing import SigningKey
+
+from bot import render_slack as render
+from bot.answer import Desk
+from bot.bindings import Bindings
+from bot.server import create_http_app
+from bot.slack_app import build_surface
+from discord_api_stub import DiscordAPIStub
+from index.indexer import ingest
+from index.ingest import load_story
+from index.search import Searcher
+from index.store import Store
+from slack_api_stub import TEAM_ID, SlackAPIStub, running, signed_headers
+
+SECRET = "hostile-test-signing-secret-0123456789"
+BOT_TOKEN = "xoxb-0000-hostile-test-token"
+APP_ID = "1200000000000000009"
+REPORTER = "U0REPORTER"
+FORM = "application/x-www-form-urlencoded"
+COX = "What did Matt Cox tell the Assembly?"
+COX_WORDS = "This is about embedding the 371 school officers"
+CAFE = "café-rue-été"
+CAFE_TEXT = """Bakery wins city prize
+
+The Rue Été bakery won the city's best bread prize on Saturday, judges said.
+
+Owner Amélie Durand said: "We bake every loaf by hand before dawn."
+"""
+REMOVABLE = {
+    "remove-me-4": "Harbour wall repaired\n\nThe harbour wall was repaired in March after the winter storms.\n",
+    "remove-me-5": "Orchard reopens\n\nThe community orchard reopened in May with forty new apple trees.\n",
+}
+
+_ids = itertools.count(1)
+
+
+class GatedDesk:
+    """The real desk; ``check`` waits at a gate while ``hold`` is set (to show a check never
+    delays a question). Everything else is the real desk's."""
+
+    def __init__(self, real: Desk) -> None:
+        self.real = real
+        self.hold = threading.Event()
+        self.gate = threading.Event()
+        self.checking = threading.Event()
+
+    def check(self, *args: Any, **kwargs: Any) -> Any:
+        if self.hold.is_set():
+            self.checking.set()
+            self.gate.wait(120)
+        return self.real.check(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory, bundled_index, embedder) -> Path:
+    """A writable copy of the bundled index plus the café story and the removable ones."""
+    root = tmp_path_factory.mktemp("hostile") / "index"
+    shutil.copytree(bundled_index, root)
+    src = root.parent / "src"
+    src.mkdir()
+    stories = []
+    for sid, text in {CAFE: CAFE_TEXT, **REMOVABLE}.items():
+        (src / f"{sid}.txt").write_text(text, encoding="utf-8")
+        stories.append(load_story(src / f"{sid}.txt"))
+    ingest(Store.open(root), embedder, stories)
+    return root
+
+
+@pytest.fixture(scope="module")
+def gated(index_dir, embedder) -> GatedDesk:
+    searcher = Searcher(Store.open(index_dir), embedder)
+    searcher.state()
+    return GatedDesk(Desk(searcher))
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackAPIStub]:
+    with SlackAPIStub() as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def discord_api() -> Iterator[DiscordAPIStub]:
+    with DiscordAPIStub() as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture(scope="module")
+def hostile_settings(settings, index_dir, slack, discord_api, key):
+    return replace(settings, index_dir=index_dir, slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET,
+                   slack_api_url=slack.api_url, discord_application_id=APP_ID,
+                   discord_public_key=key.verify_key.encode().hex(), discord_api_url=discord_api.base_url)
+
+
+@pytest.fixture(scope="module")
+def bindings(index_dir) -> Bindings:
+    return Bindings.in_folder(index_dir)
+
+
+@pytest.fixture(scope="module")
+def server(gated, hostile_settings, bindings):
+    app = create_http_app(gated, hostile_settings, bindings)
+    with running(app) as url:
+        yield url, app.state.slack
+    app.state.slack.close()
+
+
+@pytest.fixture()
+def url(server, slack, discord_api, gated) -> Iterator[str]:
+    base, surface = server
+    slack.clear()
+    yield base
+    gated.gate.set()
+    gated.hold.clear()
+    assert surface.wait_idle(120), "answers still running after the test"
+    gated.gate.clear()
+    gated.checking.clear()
+
+
+@pytest.fixture()
+def logs(caplog) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO)
+    return caplog
+
+
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing logged with a traceback, and nothing at ERROR or above."""
+    bad = [(r.name, r.levelname, r.getMessage()[:120]) for r in caplog.records
+           if r.exc_info or r.levelno >= logging.ERROR]
+    assert bad == []
+
+
+# --------------------------------------------------------------------------- Slack's side
+
+
+def sign(body: bytes, *, timestamp: str | None = None, secret: str = SECRET, content_type: str = FORM) -> dict[str, str]:
+    """Slack's signature over raw bytes (the stand-in's helper signs text)."""
+    ts = str(int(time.time())) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def post(base: str, body: bytes, headers: dict[str, str], path: str = "/slack/events") -> httpx.Response:
+    return httpx.post(base + path, content=body, headers=headers, timeout=60)
+
+
+def command_body(slack: SlackAPIStub, text: str, *, channel: str = "C0HOSTILE", response: str = "cmd") -> str:
+    return urlencode({
+        "token": "legacy", "team_id": TEAM_ID, "team_domain": "newsroom", "channel_id": channel,
+        "channel_name": "newsroom", "user_id": REPORTER, "user_name": "reporter", "command": "/story",
+        "text": text, "api_app_id": "A0STORYDESK", "is_enterprise_install": "false",
+        "response_url": slack.response_url(response), "trigger_id": f"{next(_ids)}.trigger",
+    })
+
+
+def slash(base: str, slack: SlackAPIStub, text: str, **kw: Any) -> httpx.Response:
+    body = command_body(slack, text, **kw)
+    return httpx.post(base + "/slack/events", content=body.encode(),
+                      headers=signed_headers(SECRET, body, content_type=FORM), timeout=60)
+
+
+def click(base: str, slack: SlackAPIStub, action_id: str, value: Any, *, response: str,
+          ephemeral: bool = True) -> httpx.Response:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": REPORTER, "username": "reporter", "team_id": TEAM_ID},
+        "api_app_id": "A0STORYDESK", "token": "legacy",
+        "container": {"type": "message", "message_ts": "1.000001", "channel_id": "C0HOSTILE",
+                      "is_ephemeral": ephemeral},
+        "trigger_id": f"{next(_ids)}.trigger",
+        "team": {"id": TEAM_ID, "domain": "newsroom"},
+        "channel": {"id": "C0HOSTILE", "name": "newsroom"},
+        "response_url": slack.response_url(response),
+        "actions": [{"action_id": action_id, "block_id": "b1", "value": value, "type": "button",
+                     "text": {"type": "plain_text", "text": "Share"}, "action_ts": str(time.time())}],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    return httpx.post(base + "/slack/events", content=body.encode(),
+                      headers=signed_headers(SECRET, body, content_type=FORM), timeout=60)
+
+
+def at(name: str):
+    return lambda r: r.method == "response_url" and r.path.endswith("/" + name)
+
+
+def remove_story(index_dir: Path, embedder, story: str) -> None:
+    Store.open(index_dir).write([], remove=[story], model=embedder.info)
+
+
+# --------------------------------------------------------------------------- Discord's side
+
+
+def discord_post(base: str, key: SigningKey, body: bytes, *, timestamp: str | None = None) -> httpx.Response:
+    ts = str(int(time.time())) if timestamp is None else timestamp
+    headers = {"Content-Type": "application/json", "X-Signature-Timestamp": ts,
+               "X-Signature-Ed25519": key.sign(ts.encode() + body).signature.hex()}
+    return httpx.post(base + "/discord/interactions", content=body, headers=headers, timeout=60)
+
+
+def discord_command(sub: str, **options: Any) -> dict[str, Any]:
+    return {
+        "type": 2, "id": str(next(_ids)), "application_id": APP_ID, "token": f"tok-{next(_ids)}", "version": 1,
+        "channel_id": "2200000000000000009",
+        "member": {"user": {"id": "4400000000000000009"}, "permissions": "2147483647"},
+        "data": {"id": "5500000000000000009", "name": "story", "type": 1, "options": [{
+            "name": sub, "type": 1,
+            "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()],
+        }]},
+    }
+
+
+def raw_post(base: str, path: str, body: bytes, *, length: int | None = None, content_type: str = FORM) -> int:
+    """POST over a plain socket, the body sent as it is (no copy), with a Content-Length that
+    may lie; the status code, or 0 when the server closed the connection without one."""
+    host, port = base.removeprefix("http://").split(":")
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body) if length is None else length}\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        try:
+            sock.sendall(head.encode())
+            sock.sendall(body)
+        except OSError:  # refused early: the server stopped reading and closed
+            pass
+        try:
+            line = sock.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+        except OSError:
+            return 0
+    return int(line.split()[1]) if line.startswith("HTTP/1.1 ") else 0
+
+
+# --------------------------------------------------------------------------- the twelve defects
+
+
+def test_defect01_unsigned_junk_gets_401_and_signed_junk_400_without_a_traceback(url, slack, logs):
+    junk = [(b"payload=x", FORM), (b"{bad", "application/json"), (b"[1]", "application/json"),
+            (b"\xff\xfe\xfa not utf-8", FORM), (b'{"type": "event_callback", "event": "x"}', "application/json"),
+            (b"payload=" + b"[" * 5000, FORM)]
+    for body, content_type in junk:
+        assert post(url, body, {"Content-Type": content_type}).status_code == 401
+        assert post(url, body, sign(body, content_type=content_type)).status_code == 400
+    # A signed request whose timestamp is not a number is simply not signed right.
+    assert post(url, b"payload=x", sign(b"payload=x", timestamp="abc")).status_code == 401
+    no_tracebacks(logs)
+    refusals = [r for r in logs.records if r.name.startswith("bot.") and "refused" in r.getMessage()]
+    assert len(refusals) == len(junk)  # one line per malformed signed request
+    assert slack.messages() == []
+
+
+def test_defect02_bodies_over_the_limit_get_413_before_being_read(url, key, logs):
+    # Content-Length says 100 MB: refused on the header alone, nothing more is read.
+    assert raw_post(url, "/slack/events", b"payload=", length=100 * 1024 * 1024) == 413
+
+    # No Content-Length (chunked): counted while streaming, refused past the limit.
+    def chunks() -> Iterator[bytes]:
+        for _ in range(10):
+            yield b"x" * 1024 * 1024
+
+    try:
+        status = httpx.post(url + "/slack/events", content=chunks(), headers={"Content-Type": FORM}, timeout=60).status_code
+    except httpx.HTTPError:  # the server may close the connection while the client still sends
+        status = 413
+    assert status == 413
+    # Discord: a signed 10 MB body is refused all the same.
+    big = json.dumps({"type": 2, "pad": "x" * 10_000_000}).encode()
+    assert discord_post(url, key, big).status_code == 413
+    no_tracebacks(logs)
+
+
+def test_defect03_long_checks_are_refused_and_a_check_never_delays_a_question(url, slack, gated):
+    slash(url, slack, 'check "' + "officers " * 1500 + '"', response="long")
+    [refused] = slack.wait_for(at("long"))
+    assert "60 words" in refused.text and refused.body["response_type"] == "ephemeral"
+
+    gated.hold.set()  # the next check takes as long as the test wants
+    slash(url, slack, f'check "{COX_WORDS}"', response="check")
+    assert gated.checking.wait(60)
+    slash(url, slack, COX, response="ask")
+    [answer] = slack.wait_for(at("ask"))  # arrives while the check is still running
+    assert COX_WORDS in answer.text and not slack.messages(at("check"))
+    gated.gate.set()
+    [check] = slack.wait_for(at("check"))
+    assert "verbatim" in check.text.lower()
+
+
+def test_defect04_share_after_the_story_is_removed_fails_privately_and_keeps_the_answer(url, slack, index_dir, embedder):
+    story = "remove-me-4"
+    slash(url, slack, f"use {story}", channel="C0SHARE", response="bind")
+    slack.wait_for(at("bind"))
+    slash(url, slack, "When was the harbour wall repaired?", channel="C0SHARE", response="ask")
+    [private] = slack.wait_for(at("ask"))
+    share = private.buttons[render.SHARE_ACTION]
+    remove_story(index_dir, embedder, story)
+    click(url, slack, render.SHARE_ACTION, share["value"], response="share")
+    [reply] = slack.wait_for(at("share"))
+    assert reply.body["response_type"] == "ephemeral" and reply.body["replace_original"] is False
+    assert "delete_original" not in reply.body
+    # Forged buttons: empty and oversized questions.
+    for i, value in enumerate([json.dumps({"q": "", "s": None}), json.dumps({"q": "x" * 5000, "s": None})]):
+        click(url, slack, render.SHARE_ACTION, value, response=f"forged{i}")
+        [forged] = slack.wait_for(at(f"forged{i}"))
+        assert forged.body["response_type"] == "ephemeral" and "delete_original" not in forged.body
+    assert not [r for r in slack.messages() if r.body.get("response_type") == "in_channel"]
+    assert not [r for r in slack.messages() if r.body.get("delete_original")]
+
+
+def test_defect05_a_binding_to_a_removed_story_is_dropped_and_the_asker_told_once(url, slack, bindings, index_dir, embedder):
+    story = "remove-me-5"
+    slash(url, slack, f"use {story}", channel="C0STALE", response="bind")
+    slack.wait_for(at("bind"))
+    assert bindings.channel_story("slack:C0STALE") == story
+    remove_story(index_dir, embedder, story)
+    slash(url, slack, f'check "{COX_WORDS}"', channel="C0STALE", response="check")
+    [told] = slack.wait_for(at("check"))
+    assert told.body["response_type"] == "ephemeral"
+    assert "has been removed" in told.text and "Something went wrong" not in told.text
+    assert bindings.channel_story("slack:C0STALE") is None
+    slash(url, slack, "quotes", channel="C0STALE", response="quotes")
+    [quotes] = slack.wait_for(at("quotes"))
+    assert "has been removed" not in quotes.text and "Something went wrong" not in quotes.text
+    assert "Matt Cox" in quotes.text or "Jessica West" in quotes.text  # all stories again
+
+
+def test_defect06_questions_with_no_words_are_refused_in_chat(url, slack, logs):
+    for i, question in enumerate(["...", "the of and", "a", "\x1b[31m\x07 ring"]):
+        slash(url, slack, question, response=f"q{i}")
+        [reply] = slack.wait_for(at(f"q{i}"))
+        assert reply.text.startswith("Sorry: The question") and "¶" not in reply.text
+    no_tracebacks(logs)
+
+
+def test_defect09_malformed_button_values_get_a_private_reply(url, slack, logs):
+    values = ["not json", "[1]", '{"q": 1, "s": null}', '{"x": 1}', "[" * 1999, "", "x" * 3000]
+    for i, value in enumerate(values):
+        for action in (render.SHARE_ACTION, render.MORE_ACTION):
+            name = f"b{i}{action[-4:]}"
+            response = click(url, slack, action, value, response=name)
+            assert response.status_code == 200
+            [reply] = slack.wait_for(at(name))
+            assert reply.body["response_type"] == "ephemeral" and "button no longer works" in reply.text
+    no_tracebacks(logs)
+
+
+def test_defect11_a_non_ascii_story_id_can_be_bound_and_asked(url, slack, bindings):
+    slash(url, slack, f"use {CAFE}", channel="C0CAFE", response="bind")
+    [bound] = slack.wait_for(at("bind"))
+    assert "Bakery wins city prize" in bound.text
+    assert bindings.channel_story("slack:C0CAFE") == CAFE
+    slash(url, slack, "Who won the best bread prize?", channel="C0CAFE", response="ask")
+    [answer] = slack.wait_for(at("ask"))
+    assert "Rue Été bakery" in answer.text
+
+
+def test_defect12_discord_deep_json_huge_numbers_and_wrong_option_types(url, key, discord_api, logs):
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"type": 1e400}', b'{"type": "2"}', b'{"type": NaN}',
+                 b'{"type": 2, "data": {"options": "x"}}', b'{"type": 2, "member": {"permissions": [1]}}',
+                 b'{"type": 2, "data": {"options": [{"type": 1, "options": [7]}]}}', b"\xff\xfe"):
+        assert discord_post(url, key, body).status_code == 400, body[:40]
+    for sub, options in (("ask", {"question": 5}), ("check", {"words": ["a", "b"]}), ("use", {"story": {"x": 1}})):
+        resp = discord_post(url, key, json.dumps(discord_command(sub, **options)).encode())
+        assert resp.status_code == 200
+        reply = resp.json()
+        assert reply["type"] == 4 and reply["data"]["flags"] == 64
+        assert "must be text" in json.dumps(reply["data"]) and "ref" not in json.dumps(reply["data"])
+    no_tracebacks(logs)
+
+
+# --------------------------------------------------------------------------- the minor ones
+
+
+def test_a_replayed_signed_slash_command_is_answered_once(url, slack, server):
+    body = command_body(slack, COX, response="replay")
+    headers = signed_headers(SECRET, body, content_type=FORM)
+    for _ in range(3):
+        assert httpx.post(url + "/slack/events", content=body.encode(), headers=headers, timeout=60).status_code == 200
+    slack.wait_for(at("replay"))
+    assert server[1].wait_idle(60)
+    assert len(slack.messages(at("replay"))) == 1
+
+
+def test_an_answer_past_its_time_budget_gets_a_polite_reply_not_silence(hostile_settings, gated, slack, tmp_path):
+    slack.clear()
+    surface = build_surface(gated, replace(hostile_settings, answer_budget_s=0.5), Bindings.in_folder(tmp_path))
+    app = create_http_app(gated, hostile_settings, Bindings.in_folder(tmp_path), surface=surface)
+    gated.hold.set()
+    try:
+        with running(app) as base:
+            slash(base, slack, f'check "{COX_WORDS}"', response="slow")
+            [reply] = slack.wait_for(at("slow"))
+            assert "took longer than" in reply.text and reply.body["response_type"] == "ephemeral"
+            gated.gate.set()
+            assert surface.wait_idle(60)
+            assert len(slack.messages(at("slow"))) == 1  # the late answer is dropped, not sent too
+    finally:
+        gated.hold.clear()
+        gated.gate.set()
+        surface.close()
+        gated.gate.clear()
+        gated.checking.clear()
+
+
+# --------------------------------------------------------------------------- hostile load
+
+
+def test_hostile_load_no_server_errors_no_double_posts_and_memory_comes_back(url, slack, key, server, logs):
+    """A few hundred malformed, oversized and replayed requests mixed with real questions."""
+    surface = server[1]
+    process = psutil.Process()
+
+    def settle() -> float:
+        assert surface.wait_idle(120)
+        gc.collect()
+        return process.memory_info().rss / 2**20
+
+    questions = [COX, "Who called the decision catastrophic?", "How many school officers are there?"]
+    big = b"x" * 3_000_000  # over the limit (one object, so the test itself holds no more)
+
+    def mix(prefix: str, rounds: int) -> list[tuple[str, Any]]:
+        requests: list[tuple[str, Any]] = []
+        for i in range(rounds):  # real questions, each replayed once
+            body = command_body(slack, questions[i % len(questions)], response=f"{prefix}{i}")
+            headers = signed_headers(SECRET, body, content_type=FORM)
+            requests += [("slack", (body.encode(), headers)), ("slack", (body.encode(), headers))]
+        for i in range(rounds * 2):
+            requests.append(("slack", (b"payload=x", {"Content-Type": FORM})))  # unsigned
+            bad = b"{bad" * (i + 1)
+            requests.append(("slack", (bad, sign(bad, content_type="application/json"))))
+            deep = b"payload=" + b"[" * 3000
+            requests.append(("slack", (deep, sign(deep))))
+            requests.append(("discord", b'{"type": 1e400}'))
+        for _ in range(rounds * 2 // 3):
+            requests.append(("raw", "/slack/events"))
+            requests.append(("raw", "/discord/interactions"))
+        return requests
+
+    def send(item: tuple[str, Any]) -> int:
+        kind, payload = item
+        if kind == "raw":  # sent without copying: the client's own buffers are not measured
+            return raw_post(url, payload, big)
+        try:
+            if kind == "discord":
+                return discord_post(url, key, payload).status_code
+            body, headers = payload
+            return post(url, body, headers).status_code
+        except httpx.HTTPError:  # a refused upload may be cut off while sending: not a server error
+            return 0
+
+    def run(requests: list[tuple[str, Any]]) -> list[int]:
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(send, requests))
+
+    # First answers, and the first big bodies at full concurrency, allocate caches and grow the
+    # allocator's pools (the client's too: it shares this process): that is not a leak.
+    run(mix("warm", 12))
+    start = settle()
+    slack.clear()
+    requests = mix("real", 30)
+    statuses = run(requests)
+    end = settle()
+
+    assert [s for s in statuses if s >= 500] == []
+    assert len(requests) >= 300
+    assert statuses.count(413) >= 20 and statuses.count(400) >= 150 and statuses.count(401) >= 60
+    for i in range(30):
+        assert len(slack.messages(at(f"real{i}"))) == 1, f"question {i} answered other than once"
+    assert not [r for r in slack.messages() if r.problems]
+    no_tracebacks(logs)
+    print(f"RSS {start:.0f} MB -> {end:.0f} MB")
+    assert end - start < 50, f"RSS {start:.0f} MB -> {end:.0f} MB"
