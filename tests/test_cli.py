@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -333,3 +336,117 @@ def test_remove_unknown_story_is_exit_2_and_changes_nothing(capsys, index):
     code, out, err = run(capsys, "remove", "--index", str(index), "nope")
     assert code == 2 and err.startswith("error: ") and "nope" in err
     assert state(index) == before
+
+
+# --- careless and hostile input (issue #11) --------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+STORYDESK = REPO / ".venv" / "bin" / "storydesk"
+
+
+@pytest.mark.parametrize("question", ["???", "...", "a", "the of and", "\x01\x02\x03", "\x1b[2J\x1b[31m"])
+def test_defect06_questions_with_no_words_are_refused_before_the_model_loads(capsys, index, loads, question):
+    code, out, err = run(capsys, "ask", "--index", str(index), "--json", question)
+    assert code == 2 and out == "" and err.startswith("error: The question")
+    assert "\x1b" not in err  # an escape sequence never reaches the terminal
+    assert loads == []
+
+
+def test_defect07_the_same_story_id_twice_is_refused_before_any_work(capsys, index, tmp_path, loads):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "same.txt").write_text(STORY_TXT)
+    before = state(index)
+    code, out, err = run(capsys, "ingest", "--index", str(index), str(tmp_path / "a"), str(tmp_path / "b"))
+    assert code == 2 and "story id 'same' would come from 2 files" in err and "Traceback" not in err
+    assert state(index) == before and loads == []
+    # The same file named twice is one story, ingested once.
+    same = str(tmp_path / "a" / "same.txt")
+    code, out, err = run(capsys, "ingest", "--index", str(index), same, same)
+    assert code == 0 and "Indexed 1 new, 0 replaced, 0 unchanged" in out
+
+
+def test_defect08_leftover_temp_files_go_and_a_missing_vectors_file_comes_back(capsys, index, bundled_story):
+    generation = Store.open(index).generation()
+    vectors = index / f"vectors-{generation}.faiss"
+    leftover = index / f"vectors-{generation + 1}.faiss.tmp"
+    leftover.write_bytes(b"\0" * 4096)  # what a writer killed inside faiss.write_index leaves
+    vectors.unlink()  # what a writer killed between commit and rename leaves
+    code, out, _ = run(capsys, "ingest", "--index", str(index), str(bundled_story.source))
+    assert code == 0 and "0 new, 0 replaced, 1 unchanged" in out
+    assert not leftover.exists() and vectors.is_file()
+    assert Store.open(index).generation() == generation  # restored, not rewritten as a new generation
+
+
+def test_defect10_markdown_front_matter_fills_headline_byline_and_date(capsys, index, tmp_path):
+    src = tmp_path / "bridge.md"
+    src.write_text("---\ntitle: Bridge to close for repairs\nauthor: Jane Roe\ndate: 2024-05-01\n---\n\n"
+                   "# Bridge to close for repairs\n\n"
+                   "The council said on Monday that the bridge would close for six weeks of repairs.\n\n"
+                   "Engineers found cracks in two of its supports, officials said.\n")
+    code, out, err = run(capsys, "ingest", "--index", str(index), str(src))
+    assert code == 0, err
+    code, out, _ = run(capsys, "stories", "--index", str(index), "--json")
+    [info] = [s for s in json.loads(out) if s["id"] == "bridge"]
+    assert (info["headline"], info["byline"], info["date"]) == ("Bridge to close for repairs", "Jane Roe", "2024-05-01")
+    assert info["paragraphs"] == 2
+    code, out, _ = run(capsys, "show", "--index", str(index), "bridge")
+    assert "title:" not in out
+    first = next(line for line in out.splitlines() if line.lstrip().startswith("¶1"))
+    assert "The council said on Monday" in first
+
+
+def test_utf16_files_are_decoded(capsys, index, tmp_path):
+    src = tmp_path / "zoo16.txt"
+    src.write_bytes(STORY_TXT.encode("utf-16"))
+    code, out, err = run(capsys, "ingest", "--index", str(index), str(src))
+    assert code == 0 and "Indexed 1 new" in out, err
+    assert "zoo16" in {s.id for s in Store.open(index).list_stories()}
+
+
+@pytest.mark.parametrize("words", ["", "   ", '""', "word " * 61])
+def test_check_refuses_empty_or_long_words_before_the_model_loads(capsys, index, loads, words):
+    code, out, err = run(capsys, "check", "--index", str(index), words)
+    assert code == 2 and out == "" and err.startswith("error: ")
+    assert loads == []
+
+
+@pytest.mark.parametrize("k", ["0", "-5", "21", "three"])
+def test_k_out_of_range_is_a_clear_error(capsys, index, loads, k):
+    with pytest.raises(SystemExit) as exit_:
+        main(["ask", "--index", str(index), "-k", k, "Who called the decision catastrophic?"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "from 1 to 20" in err and loads == []
+
+
+def test_escape_sequences_from_a_story_never_reach_the_terminal(capsys, index, tmp_path):
+    src = tmp_path / "esc.txt"
+    src.write_text("Council \x1b]0;pwned\x07 meets\n\nThe council met on Monday \x1b[2J to discuss the budget.\n")
+    run(capsys, "ingest", "--index", str(index), str(src))
+    for argv in (("show", "esc"), ("stories",), ("check", "met on Monday")):
+        code, out, err = run(capsys, argv[0], "--index", str(index), *argv[1:])
+        assert "\x1b" not in out and "\x07" not in out and "\x1b" not in err
+
+
+def test_piping_into_head_prints_no_broken_pipe_traceback(index):
+    questions = "\n".join(["Who called the decision catastrophic?"] * 400)
+    done = subprocess.run(f"{STORYDESK} ask --json - | head -n 1", shell=True, input=questions,
+                          capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, "STORYDESK_INDEX": str(index)})
+    assert done.stdout.count("\n") == 1 and json.loads(done.stdout)["found"] is True
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+
+
+def test_concurrent_ingests_skip_what_the_other_committed(index, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i, animal in enumerate(["otters", "lemurs", "tapirs", "okapis"]):
+        (inbox / f"{animal}.txt").write_text(STORY_TXT.replace("red panda", animal).replace("twin", f"{i + 2}"))
+    env = {**os.environ, "STORYDESK_INDEX": str(index)}
+    procs = [subprocess.Popen([str(STORYDESK), "ingest", str(inbox)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    added = [int(re.search(r"Indexed (\d+) new", out).group(1)) for out, _ in outs]
+    assert sorted(added) == [0, 4]  # one did the work; the other found it committed
+    assert len(Store.open(index).list_stories()) == 5
