@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 Q ?= Who called the decision catastrophic?
 STORY := stories/met-police-safer-schools-officers.txt
+# The shared annotation folder: ../shared beside the repository unless STORYDESK_SHARED says otherwise.
+SHARED ?= $(or $(STORYDESK_SHARED),../shared)
+LINTED := index bot evaluation bench
 
-.PHONY: ask test install index eval eval-heldout serve bench clean
+.PHONY: ask test lint install index eval eval-heldout serve bench clean
 
 install: $(STAMP)
 
@@ -24,16 +27,21 @@ index: $(STAMP)
 ask: index
 	$(BIN)/storydesk ask "$(Q)"
 
-test: $(STAMP)
+# Lint first, so CI (which runs `make test`) enforces it.
+test: lint
 	$(BIN)/python -m pytest -q
 
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy
+
 eval: index
-	$(BIN)/storydesk eval eval/bundled_questions.jsonl ../shared/eval/dev/seed_questions.jsonl ../shared/eval/dev/questions.jsonl ../shared/eval/dev/quotes.jsonl
+	$(BIN)/storydesk eval --shared $(SHARED) eval/bundled_questions.jsonl $(SHARED)/eval/dev/seed_questions.jsonl $(SHARED)/eval/dev/questions.jsonl $(SHARED)/eval/dev/quotes.jsonl
 
 # Our own held-out sets (eval/README.md): archive a+b, archive c+d with the new bundled-story questions.
 eval-heldout: $(STAMP)
-	$(BIN)/storydesk eval eval/heldout/questions-a.jsonl eval/heldout/questions-b.jsonl eval/heldout/quotes-a.jsonl eval/heldout/quotes-b.jsonl
-	$(BIN)/storydesk eval eval/heldout/questions-c.jsonl eval/heldout/questions-d.jsonl eval/heldout/questions-story.jsonl eval/heldout/quotes-c.jsonl eval/heldout/quotes-d.jsonl
+	$(BIN)/storydesk eval --shared $(SHARED) eval/heldout/questions-a.jsonl eval/heldout/questions-b.jsonl eval/heldout/quotes-a.jsonl eval/heldout/quotes-b.jsonl
+	$(BIN)/storydesk eval --shared $(SHARED) eval/heldout/questions-c.jsonl eval/heldout/questions-d.jsonl eval/heldout/questions-story.jsonl eval/heldout/quotes-c.jsonl eval/heldout/quotes-d.jsonl
 
 serve: index
 	$(BIN)/storydesk serve

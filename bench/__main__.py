@@ -7,8 +7,8 @@ run alone builds what it needs (untimed) when the cached archive index is missin
 from __future__ import annotations
 
 import argparse
-import json
 import importlib
+import json
 import platform
 import sys
 import time

@@ -112,7 +112,8 @@ def in_child(func: Callable[..., Any], *args: Any) -> Any:
     try:
         ok, value = parent.recv()
     except EOFError:
-        ok, value = False, f"child exited with code {proc.join() or proc.exitcode}"
+        proc.join()
+        ok, value = False, f"child exited with code {proc.exitcode}"
     proc.join()
     if not ok:
         raise RuntimeError(f"benchmark child failed: {value}")

@@ -15,8 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    Results, Row, cache_dir, dir_size_mb, fresh_index_dir, in_child, log, mark_index_current,
-    peak_rss_mb, story_paths,
+    Results,
+    Row,
+    cache_dir,
+    dir_size_mb,
+    fresh_index_dir,
+    in_child,
+    log,
+    mark_index_current,
+    peak_rss_mb,
+    story_paths,
 )
 
 STAGES = ("parse", "quotes", "sentences", "units_other", "encode", "sqlite", "faiss_rebuild")

@@ -8,7 +8,6 @@ story's own paragraphs for scoped questions; every paragraph for archive-wide on
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -74,7 +73,7 @@ def run(quick: bool, results: Results) -> list[Row]:
     rows = []
     for name, ours, plain, goal in [("story-scoped", scoped, plain_scoped, "p50 <= 15 ms"),
                                     ("archive-wide", archive, plain_archive, "p50 <= 30 ms")]:
-        for q in (50, 95, 99):
-            rows.append(Row("query", f"{name} p{q} ({len(pairs)} questions)", percentile(ours, q), "ms",
-                            percentile(plain, q), goal if q == 50 else ""))
+        for pct in (50, 95, 99):
+            rows.append(Row("query", f"{name} p{pct} ({len(pairs)} questions)", percentile(ours, pct), "ms",
+                            percentile(plain, pct), goal if pct == 50 else ""))
     return rows

@@ -33,7 +33,7 @@ def table(rows: list[Row]) -> str:
     out = []
     for n, line in enumerate(lines):
         out.append("  ".join(c.rjust(w) if 2 <= i <= 4 else c.ljust(w)
-                             for i, (c, w) in enumerate(zip(line, widths))).rstrip())
+                             for i, (c, w) in enumerate(zip(line, widths, strict=False))).rstrip())
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)

@@ -65,7 +65,7 @@ def _variants(n: int):
 
 
 def _recall(found: np.ndarray, exact: np.ndarray, k: int) -> float:
-    return float(np.mean([len(set(a[:k]) & set(b[:k])) / k for a, b in zip(found, exact)]))
+    return float(np.mean([len(set(a[:k]) & set(b[:k])) / k for a, b in zip(found, exact, strict=True)]))
 
 
 def measure(label: str, data: np.ndarray, queries: np.ndarray, results: Results, *, goal: str = "") -> list[Row]:
@@ -94,13 +94,13 @@ def measure(label: str, data: np.ndarray, queries: np.ndarray, results: Results,
                 index.hnsw.efSearch = setting[1]
             elif setting:
                 faiss.extract_index_ivf(index).nprobe = setting[1]
-            lat, found = [], []
+            lat, rows_found = [], []
             for q in queries:
                 t = time.perf_counter()
                 _, ids = index.search(q[None, :], k)
                 lat.append((time.perf_counter() - t) * 1000)
-                found.append(ids[0])
-            found = np.array(found)
+                rows_found.append(ids[0])
+            found = np.array(rows_found)
             if exact is None:
                 exact = found
             tag = f"{name} {setting[0]} {setting[1]}" if setting else name

@@ -37,7 +37,7 @@ class Bindings:
         self._thread_lock = threading.Lock()  # FileLock is re-entrant per object; guard threads too
 
     @classmethod
-    def in_folder(cls, folder: Path) -> "Bindings":
+    def in_folder(cls, folder: Path) -> Bindings:
         """The bindings stored alongside the index in ``folder`` (created on first write)."""
         return cls(Path(folder) / FILENAME)
 

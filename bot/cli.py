@@ -112,7 +112,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from index.embed import Embedder
     from index.store import Store
 
     store = Store.open(_settings(args).index_dir)
@@ -299,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--corpus", nargs="*",
                    help="folders to find the stories in, by id = file stem (default: stories/ and SHARED/corpus)")
-    p.add_argument("--shared", help="the shared folder (default: $STORYDESK_SHARED, else ../shared beside the repository)")
+    p.add_argument("--shared",
+                   help="the shared folder (default: $STORYDESK_SHARED, else ../shared beside the repository)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("-v", "--verbose", action="store_true", help="print each miss")
 

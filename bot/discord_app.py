@@ -256,7 +256,7 @@ class Commands:
         bound = self.bindings.channel_story(BINDING_PREFIX + it.channel_id) if it.channel_id else None
         return render.render_stories(self.desk.stories(), bound=bound)
 
-    def do_use(self, it: Interaction) -> render.Message:
+    def do_use(self, it: Interaction) -> render.Message | Reply:
         # Rebinding changes the answers everyone in the channel gets, so in a server it takes a
         # channel manager; in a DM the user is the channel.
         if it.permissions is not None and not it.permissions & BIND_PERMISSIONS:
@@ -367,7 +367,7 @@ class DiscordEndpoint:
         work = asyncio.ensure_future(asyncio.to_thread(self.commands.run, it))
         try:
             reply = await asyncio.wait_for(asyncio.shield(work), self.reply_within)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # Too slow for Discord's window: acknowledge now, edit the original when done.
             # Ephemerality is fixed by this acknowledgement; the edit inherits it.
             return JSONResponse(
@@ -379,12 +379,13 @@ class DiscordEndpoint:
             data["flags"] = EPHEMERAL
         return JSONResponse({"type": CHANNEL_MESSAGE, "data": data})
 
-    async def _finish(self, it: Interaction, work: "asyncio.Future[Reply]") -> None:
+    async def _finish(self, it: Interaction, work: asyncio.Future[Reply]) -> None:
         """Edit the deferred response with the answer; fall back to an error with a ref."""
         try:
             reply = await asyncio.wait_for(asyncio.shield(work), max(0.0, self.answer_budget_s - self.reply_within))
-        except asyncio.TimeoutError:
-            log.warning("discord: interaction %s took longer than %.0f s; the asker was told", it.id, self.answer_budget_s)
+        except TimeoutError:
+            log.warning("discord: interaction %s took longer than %.0f s; the asker was told",
+                        it.id, self.answer_budget_s)
             reply = _error(f"Sorry: that took longer than {self.answer_budget_s:.0f} seconds, so storydesk "
                            "stopped waiting. Try a shorter question, or ask about one story.")
         if await self._edit_original(it, reply.message):

@@ -147,7 +147,8 @@ def check_slack_body(text: str, content_type: str) -> dict[str, Any]:
         if key in body and not isinstance(body[key], (dict, list)):
             raise Rejected(400, f"{key!r} is not an object")
     event = body.get("event")
-    if isinstance(event, dict) and not all(isinstance(event.get(k, ""), str) for k in ("type", "text", "channel", "user")):
+    fields = ("type", "text", "channel", "user")
+    if isinstance(event, dict) and not all(isinstance(event.get(k, ""), str) for k in fields):
         raise Rejected(400, "event fields are not text")
     actions = body.get("actions", [])
     if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):

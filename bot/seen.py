@@ -48,7 +48,7 @@ class SeenKeys:
         self._db.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at REAL NOT NULL)")
 
     @classmethod
-    def in_folder(cls, folder: Path) -> "SeenKeys":
+    def in_folder(cls, folder: Path) -> SeenKeys:
         """The keys kept beside the index in ``folder``."""
         return cls(Path(folder) / FILENAME)
 

@@ -61,10 +61,10 @@ class GuardedSlackHandler:
         except Rejected as exc:
             log.warning("slack: refused a request with %d: %s", exc.status, exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        if body.get("type") not in ("url_verification",) and "ssl_check" not in body:
-            if not self.surface.claim_once("body:" + hashlib.sha256(raw).hexdigest()):
-                log.info("slack: dropped a replayed request")
-                return Response(status_code=200)
+        checks = body.get("type") == "url_verification" or "ssl_check" in body
+        if not checks and not self.surface.claim_once("body:" + hashlib.sha256(raw).hexdigest()):
+            log.info("slack: dropped a replayed request")
+            return Response(status_code=200)
         try:
             bolt_request = to_bolt_request(request, raw)
             response = await run_in_threadpool(self.surface.app.dispatch, bolt_request)

@@ -53,7 +53,7 @@ class Settings:
     shared_dir: Path = DEFAULT_SHARED
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
         """Read settings from ``environ`` (default: the process environment, after ``.env``)."""
         if environ is None:
             if dotenv:

@@ -21,6 +21,7 @@ so slow searches never hold up an ack. Every failure reaches the user as "Someth
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import os
@@ -43,7 +44,6 @@ from bot import render_slack as render
 from bot.bindings import Bindings
 from bot.seen import SeenKeys
 from bot.settings import Settings
-
 from index.validate import QuestionError, validate_check_words
 
 log = logging.getLogger(__name__)
@@ -121,10 +121,8 @@ def _lower_priority() -> None:
 
     Acks must go out within Slack's 3 s even while answers keep both cores busy.
     """
-    try:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted: plain priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):  # not Linux, or not permitted: plain priority
-        pass
 
 
 class TrackedPool(ThreadPoolExecutor):
@@ -216,7 +214,9 @@ class PrivateNotice(Exception):
         self.message = message
 
 
-_SECRET = re.compile(r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=token=)[^&\s'\",]+|(?<=['\"]token['\"]: ['\"])[^'\"]+")
+_SECRET = re.compile(
+    r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=token=)[^&\s'\",]+|(?<=['\"]token['\"]: ['\"])[^'\"]+"
+)
 
 
 class RedactSecrets(logging.Filter):
@@ -335,7 +335,8 @@ class SlackSurface:
         if event.get("channel_type") == "im":
             self._answer_message(event, context, client, in_thread=False)
 
-    def on_share(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def on_share(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
+                 respond: Respond) -> None:
         """"Share in channel": post the answer visibly, then remove the private copy."""
         ack()
         user = body.get("user", {}).get("id", "")
@@ -379,11 +380,13 @@ class SlackSurface:
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Errors bolt caught outside :meth:`_submit` (e.g. a malformed payload): log with a ref."""
-        log.error("unhandled error in a Slack listener (ref %s, request type %s)", new_ref(), body.get("type"), exc_info=error)
+        log.error("unhandled error in a Slack listener (ref %s, request type %s)", new_ref(), body.get("type"),
+                  exc_info=error)
 
     # ------------------------------------------------------------------ helpers
 
-    def _answer_message(self, event: dict[str, Any], context: dict[str, Any], client: WebClient, *, in_thread: bool) -> None:
+    def _answer_message(self, event: dict[str, Any], context: dict[str, Any], client: WebClient, *,
+                        in_thread: bool) -> None:
         if event.get("bot_id") or event.get("subtype") or event.get("edited"):
             return  # other bots, our own posts, edits, joins...: not questions
         channel, ts = event.get("channel", ""), event.get("ts", "")
@@ -537,7 +540,8 @@ class SlackSurface:
         self._seen.close()
 
 
-def build_surface(desk: Any, settings: Settings, bindings: Bindings, *, client: WebClient | None = None) -> SlackSurface:
+def build_surface(desk: Any, settings: Settings, bindings: Bindings, *,
+                  client: WebClient | None = None) -> SlackSurface:
     """The Slack app for ``desk``, configured from ``settings``; the same app serves HTTP and Socket Mode.
 
     Signing-secret verification stays on (an empty secret rejects every HTTP request). The token is

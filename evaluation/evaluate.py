@@ -137,10 +137,10 @@ def run_eval(files: list[Path], corpus: list[Path], index_dir: Path | None = Non
              model_dir: Path | None = None, verbose: bool = False,
              embedder: Embedder | None = None) -> EvalReport:
     """Score the question/quote ``files``; stories are indexed into a temporary index unless given."""
-    lines = [json.loads(l) for f in files for l in Path(f).read_text().splitlines() if l.strip()]
-    questions = [l for l in lines if "question" in l]
-    gold_quotes = [l for l in lines if "quote" in l]
-    ids = {l["story"] for l in lines}
+    rows = [json.loads(line) for f in files for line in Path(f).read_text().splitlines() if line.strip()]
+    questions = [row for row in rows if "question" in row]
+    gold_quotes = [row for row in rows if "quote" in row]
+    ids = {row["story"] for row in rows}
     embedder = embedder or Embedder.load(model_dir)
     with tempfile.TemporaryDirectory(prefix="storydesk-eval-") as tmp:
         store = Store.open(index_dir or Path(tmp))

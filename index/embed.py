@@ -113,7 +113,7 @@ class Embedder:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: Path | None = None) -> "Embedder":
+    def load(cls, model_dir: Path | None = None) -> Embedder:
         """Verify and load the bundled model (or the one in ``model_dir``) on the CPU."""
         folder = Path(model_dir) if model_dir else package_model_dir()
         sha = verify_weights(folder)
@@ -126,6 +126,10 @@ class Embedder:
         model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
         dim = int(getattr(model.config, "hidden_size", DIMENSION))
         return cls(tokenizer, model, max_length, ModelInfo(MODEL_NAME, sha, dim))
+
+    def word_embeddings(self):
+        """The model's word-embedding matrix (a torch tensor), for a reader built on the same base."""
+        return self._model.embeddings.word_embeddings.weight
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Embed ``texts``, longest first (as sentence-transformers does) so batches carry little padding.

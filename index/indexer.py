@@ -23,7 +23,6 @@ from index.quotes import extract_quotes, speaker_for
 from index.store import Store, StoryRecord, Unit
 from index.text import sentences
 
-
 # Bump when cleaning, sentence units or quote attribution change what a story's record holds:
 # stories indexed by an older pipeline are then re-indexed even though their text is unchanged.
 PIPELINE_VERSION = "5"

@@ -259,7 +259,7 @@ def _parse_html(text: str) -> tuple[CleanStory, str, str]:
 
     doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False,
                                       include_tables=False)
-    if doc is None or doc.body is None:
+    if doc is None or isinstance(doc, dict) or doc.body is None:  # a dict only with as_dict=True
         raise IngestError("no article text found in the HTML")
     headline = normalise_whitespace(doc.title or "") or None
     blocks = ["".join(el.itertext()) for el in doc.body.iter("p", "quote", "item", "head")]

@@ -151,7 +151,7 @@ _QUOTE_RUN = re.compile(r'(?<=[.!?]["”])\s+(?=["“][A-Z‘\'])')
 def _split_quote_runs(paragraph: str, start: int, end: int) -> list[Span]:
     cuts = [start, *(m.start() for m in _QUOTE_RUN.finditer(paragraph, start, end)), end]
     out = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in zip(cuts, cuts[1:], strict=False):
         while a < b and paragraph[a].isspace():
             a += 1
         if a < b:
