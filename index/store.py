@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
@@ -95,7 +96,7 @@ class Snapshot:
     unit_ids: np.ndarray  # int64, aligned with ``units`` and ``vectors`` rows
     units: tuple[Unit, ...]
     vectors: np.ndarray
-    faiss_index: object
+    faiss_index: faiss.Index
 
 
 class Store:
@@ -228,7 +229,7 @@ class Store:
         units = tuple(Unit(r[1], r[2], r[3], r[4], r[5]) for r in rows)
         return Snapshot(generation, stories, quotes, unit_ids, units, vectors, index)
 
-    def _load_index(self, generation: int, count: int):
+    def _load_index(self, generation: int, count: int) -> faiss.Index | None:
         """This generation's FAISS file, or ``None`` when it is missing, corrupt or not this generation's."""
         faiss_path = self.root / f"vectors-{generation}.faiss"
         if not faiss_path.exists():
