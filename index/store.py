@@ -227,6 +227,7 @@ class Store:
         finally:
             conn.close()
         units = tuple(Unit(r[1], r[2], r[3], r[4], r[5]) for r in rows)
+        assert index is not None  # loaded, or built from SQLite's vectors above
         return Snapshot(generation, stories, quotes, unit_ids, units, vectors, index)
 
     def _load_index(self, generation: int, count: int) -> faiss.Index | None:
