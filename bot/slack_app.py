@@ -13,8 +13,12 @@ What users get:
 - Direct messages: answered in the DM.
 
 Reliability: every command and action is acked at once and answered from a separate work pool,
-so slow searches never hold up an ack. Every failure reaches the user as "Something went wrong
-(ref XXXXXX)" and the log as a traceback with the same ref. Events are answered once: duplicate
+so slow searches never hold up an ack; quote checks, which can take seconds across an archive,
+have a pool of their own, so they never hold up a question. Each answer has a time budget
+(``STORYDESK_ANSWER_BUDGET_S``): past it the asker is told politely and a late answer is dropped.
+Failures are private (ephemeral), never posted to the channel: a bad input gets what to change,
+a stale binding or a forged button a short notice, and a bug "Something went wrong (ref XXXXXX)"
+with the traceback in the log under the same ref. Events are answered once: duplicate
 ``event_id`` deliveries (Slack retries with ``X-Slack-Retry-Num``) and the ``message`` twin of an
 ``app_mention`` are dropped. Bots, including this one, and edits are ignored.
 """
