@@ -358,6 +358,8 @@ class DiscordEndpoint:
     def _autocomplete(self, it: Interaction) -> list[dict[str, str]]:
         try:
             return self.commands.autocomplete(it)
+        except UserError:  # typed garbage (a non-text option): nothing to offer
+            return []
         except Exception:
             # Autocomplete has no message to show; an empty list is the visible "no match".
             log.exception("discord autocomplete failed")
