@@ -401,7 +401,7 @@ class Reader:
         for t in sent.doc:
             if t.lemma_.lower() not in SPEECH_VERBS or t.lower_ not in SPEECH_FORMS:
                 continue
-            if not t.tag_.startswith("VB") or self._in_quote(sent, t):
+            if not t.tag_.startswith("VB") or self._in_quote(sent, t) or _reported(t):
                 continue
             out.append(t)
         for t in sent.doc:
@@ -427,7 +427,7 @@ class Reader:
                 return subj
             if any(c.dep_ == "auxpass" for c in v.children):
                 return None
-            if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head is not v:
+            if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head.i != v.i:
                 v = v.head
                 continue
             if v.dep_ == "relcl":
@@ -627,6 +627,16 @@ class Reader:
                 said.role or ent.role)))
         out.sort(key=lambda x: x[0])
         return [q for _, q in out]
+
+
+def _reported(verb: Token) -> bool:
+    """Is this verb part of what another speech verb reports ("X said people did not believe")?"""
+    t = verb
+    while t.head.i != t.i:
+        if t.dep_ in ("ccomp", "xcomp") and t.head.lemma_.lower() in SPEECH_VERBS:
+            return True
+        t = t.head
+    return False
 
 
 def _before(ent: Span) -> list[str]:

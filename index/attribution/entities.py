@@ -142,7 +142,11 @@ class Registry:
         name, titles, _ = clean_name(text)
         if not name:
             name = text
+        if any(t.rstrip(".") in HONORIFICS for t in titles):
+            kind = "person"  # "Mr Cable", whatever the recogniser made of it
         ent = self.find(name, kind)
+        if ent is None and kind != "person" and len(name.split()) == 1:
+            ent = self.find(name, "person")  # a surname the recogniser took for a body
         if ent is None and kind == "person":
             ent = self.find(name, "organisation") if len(name.split()) == 1 else None
             if ent is not None and ent.kind != "person":
