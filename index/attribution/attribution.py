@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from index.attribution.data import (
     DOCUMENT_HEADS, GROUP_HEADS, HONORIFICS, NEVER_SPEAK, KEEP_TITLES, ORG_HEADS, OUTLET_WORDS, PERSON_HEADS, PROXY_NOUNS, RANKS,
-    REPORTING_LEMMAS, SPEAKER_LABELS, SPEAKING_PLACES, SPEECH_FORMS, SPEECH_VERBS,
+    INFINITIVE_LEMMAS, REPORTING_LEMMAS, SPEAKER_LABELS, SPEAKING_PLACES, SPEECH_FORMS, SPEECH_VERBS,
 )
 from index.attribution.entities import Entity, Registry, clean_name, gender_of, is_outlet
 from index.attribution.marks import PLACEHOLDER, Masked, Segment, chains, find_segments, masked
@@ -316,7 +316,7 @@ class Reader:
                 kind = "person" if gender_of(words) else "organisation"
                 return Said(self.registry.link(name, kind), "")
             return Said(None)
-        if tok.pos_ not in ("NOUN", "NUM", "PRON") or low in _PRONOUNS:
+        if tok.pos_ not in ("NOUN", "NUM", "PRON", "ADJ") or low in _PRONOUNS:
             return Said(None)
         lemma = tok.lemma_.lower()
         text = self._np_text(tok, sent)
@@ -430,8 +430,8 @@ class Reader:
             if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head.i != v.i:
                 v = v.head
                 continue
-            if v.dep_ == "relcl":
-                return v.head
+            if v.dep_ in ("relcl", "acl") and v.head.pos_ in ("NOUN", "PROPN"):
+                return v.head  # "exporters who stated ...", "with some analysts saying ..."
             return None
         return None
 
@@ -576,29 +576,47 @@ class Reader:
             said = resolved[v.i]
             if said.entity is None:
                 continue
-            if v.lower_ == "according":
-                clause = [t for t in sent.doc if t not in list(v.subtree) and not t.is_punct]
-                if len(clause) < 3:
-                    continue
-                text = self._text(sent, clause[0], clause[-1])
-            else:
-                if v.lemma_.lower() not in REPORTING_LEMMAS:
-                    continue
-                comps = [c for c in v.children if c.dep_ == "ccomp"]
-                if not comps:
-                    continue
-                toks = [t for t in sent.doc[comps[0].left_edge.i:comps[-1].right_edge.i + 1]]
-                while toks and (toks[0].is_punct or toks[0].lower_ == "that"):
-                    toks = toks[1:]
-                while toks and toks[-1].is_punct and toks[-1].text not in "\"”":
-                    toks = toks[:-1]
-                words = [t for t in toks if not t.is_punct]
-                if len(words) < 3 or sum(t.text != PLACEHOLDER for t in words) < 3:
-                    continue
-                if all(self._in_quote(sent, t) for t in words):
-                    continue
-                text = self._text(sent, toks[0], toks[-1])
+            toks = self._reported_clause(v, sent)
+            if toks is None:
+                continue
+            while toks and (toks[0].is_punct or toks[0].lower_ == "that"):
+                toks = toks[1:]
+            while toks and toks[-1].is_punct and toks[-1].text not in "\"”":
+                toks = toks[:-1]
+            words = [t for t in toks if not t.is_punct]
+            if len(words) < 3 or sum(t.text != PLACEHOLDER for t in words) < 3:
+                continue
+            if all(self._in_quote(sent, t) for t in words):
+                continue
+            text = self._text(sent, toks[0], toks[-1])
             self.indirect.append((sent, text.strip(), said))
+
+    def _reported_clause(self, v: Token, sent: Sent) -> list[Token] | None:
+        """The words a reporting verb reports, or None.
+
+        "X said (that) ..." / "X told Y that ...": the verb's clausal complement; "..., he said,
+        and ..." (the verb set in the sentence it reports): the sentence less the verb's own
+        words; "according to X, ...": the sentence less that phrase; "X urged Y to ...",
+        "X pledged to ...": the object and the infinitive.
+        """
+        doc = sent.doc
+        assert doc is not None
+        lemma = v.lemma_.lower()
+        if v.lower_ == "according" or v.dep_ == "parataxis":
+            own = {t.i for t in v.subtree}
+            clause = [t for t in doc if t.i not in own]
+            return clause if len([t for t in clause if not t.is_punct]) >= 3 else None
+        comps = [c for c in v.children if c.dep_ == "ccomp"]
+        if comps and lemma in REPORTING_LEMMAS:
+            return list(doc[comps[0].left_edge.i:comps[-1].right_edge.i + 1])
+        xcomp = next((c for c in v.children if c.dep_ == "xcomp"
+                      and any(a.lower_ == "to" for a in c.lefts)), None)
+        if xcomp is not None and lemma in INFINITIVE_LEMMAS:
+            obj = next((c for c in v.children if c.dep_ in ("dobj", "dative") and c.i < xcomp.i),
+                       None)
+            start = obj.left_edge.i if obj is not None else xcomp.left_edge.i
+            return list(doc[start:xcomp.right_edge.i + 1])
+        return None
 
     # -- output
 

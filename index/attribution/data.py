@@ -77,9 +77,18 @@ SPEECH_VERBS: dict[str, tuple[str, bool]] = {
     "assert": ("assert asserts asserted", True),
     "emphasise": ("emphasise emphasises emphasised", True),
     "question": ("questioned", False),
+    "recommend": ("recommend recommends recommended recommending", True),
+    "reassure": ("reassure reassures reassured reassuring", True),
+    "snap": ("snapped", True),
+    "repeat": ("repeat repeats repeated repeating", True),
+    "find": ("found finds", True),  # "the survey found": only its clause, never a quote's speaker
+    "demand": ("demand demands demanded demanding", True),
 }
 SPEECH_FORMS: frozenset[str] = frozenset(f for forms, _ in SPEECH_VERBS.values() for f in forms.split())
 REPORTING_LEMMAS: frozenset[str] = frozenset(k for k, (_, rep) in SPEECH_VERBS.items() if rep)
+# Verbs whose reported content is an infinitive: "X urged Y to ...", "X pledged to ...".
+INFINITIVE_LEMMAS: frozenset[str] = frozenset(
+    "urge call ask tell pledge promise vow warn demand agree".split())
 
 # --- who can speak --------------------------------------------------------------------------
 # spaCy entity label: the kind of speaker it names (places, works, dates never speak).
@@ -95,12 +104,13 @@ SPEAKING_PLACES: frozenset[str] = frozenset({
     "Washington", "Westminster", "Holyrood", "Stormont", "the Foreign Office",
 })
 # Outlets a speaker talks TO ("told BBC Radio Five Live", "the Sun newspaper"): never speakers.
-OUTLET_WORDS: frozenset[str] = frozenset({
-    "bbc", "radio", "sport", "news", "newspaper", "magazine", "times", "telegraph", "guardian",
-    "independent", "mail", "sun", "mirror", "express", "observer", "itv", "channel", "sky",
-    "cnn", "reuters", "press", "associated", "afp", "journal", "post", "herald", "tribune",
-    "programme", "show", "website", "today", "breakfast", "live", "five", "world", "agency",
-})
+OUTLET_WORDS: frozenset[str] = frozenset(
+    "bbc itv cnn reuters newspaper radio magazine programme tv".split())
+# "the Daily Mail", "The Sunday Times": a paper's name is a first word and a last word from these.
+PAPER_FIRST: frozenset[str] = frozenset("the daily sunday evening financial new".split())
+PAPER_LAST: frozenset[str] = frozenset(
+    "times telegraph guardian mail mirror sun express post herald independent observer "
+    "standard record star journal tribune chronicle gazette".split())
 
 # --- titles, honorifics, gender -----------------------------------------------------------------
 HONORIFICS: frozenset[str] = frozenset("Mr Mrs Ms Miss Mx Dr Prof Professor Rev Reverend".split())

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from index.attribution.data import (
-    FEMALE_NAMES, FEMALE_WORDS, HONORIFICS, KEEP_TITLES, MALE_NAMES, MALE_WORDS, OUTLET_WORDS,
+    FEMALE_NAMES, FEMALE_WORDS, HONORIFICS, KEEP_TITLES, MALE_NAMES, MALE_WORDS, OUTLET_WORDS, PAPER_FIRST, PAPER_LAST,
     RANKS,
 )
 
@@ -87,15 +87,11 @@ def clean_name(text: str) -> tuple[str, list[str], str]:
 
 
 def is_outlet(text: str) -> bool:
-    """A broadcaster, paper or programme ("BBC Radio Five Live", "the Sun newspaper")."""
-    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
-    return bool(words) and ("bbc" in words or "itv" in words or "newspaper" in words or
-                            "radio" in words or len(words & OUTLET_WORDS) >= max(1, len(words) - 1)
-                            and len(words) <= 4 and bool(words & {"news", "times", "telegraph",
-                                                                  "guardian", "mail", "mirror",
-                                                                  "sun", "express", "post",
-                                                                  "herald", "sky", "cnn",
-                                                                  "reuters", "journal"}))
+    """A broadcaster, paper or programme ("BBC Radio Five Live", "the Daily Mail"), by its name."""
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
+    if set(words) & OUTLET_WORDS:
+        return True
+    return len(words) >= 2 and words[0] in PAPER_FIRST and words[-1] in PAPER_LAST
 
 
 class Registry:
