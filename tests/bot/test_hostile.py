@@ -41,7 +41,7 @@ from index.indexer import ingest
 from index.ingest import load_story
 from index.search import Searcher
 from index.store import Store
-from slack_api_stub import TEAM_ID, SlackAPIStub, running, signed_headers
+from slack_api_stub import BOT_USER_ID, TEAM_ID, SlackAPIStub, running, signed_headers
 
 SECRET = "hostile-test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-0000-hostile-test-token"
@@ -60,6 +60,7 @@ Owner Amélie Durand said: "We bake every loaf by hand before dawn."
 REMOVABLE = {
     "remove-me-4": "Harbour wall repaired\n\nThe harbour wall was repaired in March after the winter storms.\n",
     "remove-me-5": "Orchard reopens\n\nThe community orchard reopened in May with forty new apple trees.\n",
+    "remove-me-d": "Library extends hours\n\nThe central library will stay open until nine on weekdays.\n",
 }
 
 _ids = itertools.count(1)
@@ -404,6 +405,34 @@ def test_defect12_discord_deep_json_huge_numbers_and_wrong_option_types(url, key
         assert reply["type"] == 4 and reply["data"]["flags"] == 64
         assert "must be text" in json.dumps(reply["data"]) and "ref" not in json.dumps(reply["data"])
     no_tracebacks(logs)
+
+
+def test_defect05_on_discord_a_removed_channel_story_is_unset_and_the_asker_told_privately(
+        url, key, bindings, index_dir, embedder):
+    channel = "2200000000000000077"
+    bindings.bind("discord:" + channel, "remove-me-d")
+    remove_story(index_dir, embedder, "remove-me-d")
+    payload = discord_command("ask", question="When does the library close?")
+    payload["channel_id"] = channel
+    reply = discord_post(url, key, json.dumps(payload).encode()).json()
+    assert reply["type"] == 4 and reply["data"]["flags"] == 64
+    assert "has been removed" in json.dumps(reply["data"])
+    assert bindings.channel_story("discord:" + channel) is None
+
+
+def test_a_mention_that_fails_is_answered_to_the_asker_alone(url, slack, server):
+    event = {"type": "app_mention", "user": REPORTER, "text": f"<@{BOT_USER_ID}> ...", "ts": "1712345678.990001",
+             "channel": "C0MENTION", "event_ts": "1712345678.990001"}
+    body = json.dumps({"token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0STORYDESK", "event": event,
+                       "type": "event_callback", "event_id": "Ev0HOSTILE1", "event_time": int(time.time()),
+                       "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}]})
+    response = httpx.post(url + "/slack/events", content=body.encode(), timeout=60,
+                          headers=signed_headers(SECRET, body, content_type="application/json"))
+    assert response.status_code == 200
+    [private] = slack.wait_for(lambda r: r.method == "chat.postEphemeral")
+    assert private.body["user"] == REPORTER and "The question has no words" in private.text
+    assert server[1].wait_idle(60)
+    assert slack.messages(lambda r: r.method == "chat.postMessage") == []
 
 
 # --------------------------------------------------------------------------- the minor ones
