@@ -29,19 +29,19 @@ from urllib.parse import urlencode
 import httpx
 import psutil
 import pytest
+from discord_api_stub import DiscordAPIStub
 from nacl.signing import SigningKey
+from slack_api_stub import BOT_USER_ID, TEAM_ID, SlackAPIStub, running, signed_headers
 
 from bot import render_slack as render
 from bot.answer import Desk
 from bot.bindings import Bindings
 from bot.server import create_http_app
 from bot.slack_app import build_surface
-from discord_api_stub import DiscordAPIStub
 from index.indexer import ingest
 from index.ingest import load_story
 from index.search import Searcher
 from index.store import Store
-from slack_api_stub import BOT_USER_ID, TEAM_ID, SlackAPIStub, running, signed_headers
 
 SECRET = "hostile-test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-0000-hostile-test-token"
@@ -176,7 +176,8 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
 # --------------------------------------------------------------------------- Slack's side
 
 
-def sign(body: bytes, *, timestamp: str | None = None, secret: str = SECRET, content_type: str = FORM) -> dict[str, str]:
+def sign(body: bytes, *, timestamp: str | None = None, secret: str = SECRET,
+         content_type: str = FORM) -> dict[str, str]:
     """Slack's signature over raw bytes (the stand-in's helper signs text)."""
     ts = str(int(time.time())) if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
@@ -299,7 +300,8 @@ def test_defect02_bodies_over_the_limit_get_413_before_being_read(url, key, logs
             yield b"x" * 1024 * 1024
 
     try:
-        status = httpx.post(url + "/slack/events", content=chunks(), headers={"Content-Type": FORM}, timeout=60).status_code
+        status = httpx.post(url + "/slack/events", content=chunks(), headers={"Content-Type": FORM},
+                            timeout=60).status_code
     except httpx.HTTPError:  # the server may close the connection while the client still sends
         status = 413
     assert status == 413
@@ -325,7 +327,8 @@ def test_defect03_long_checks_are_refused_and_a_check_never_delays_a_question(ur
     assert "verbatim" in check.text.lower()
 
 
-def test_defect04_share_after_the_story_is_removed_fails_privately_and_keeps_the_answer(url, slack, index_dir, embedder):
+def test_defect04_share_after_the_story_is_removed_fails_privately_and_keeps_the_answer(
+        url, slack, index_dir, embedder):
     story = "remove-me-4"
     slash(url, slack, f"use {story}", channel="C0SHARE", response="bind")
     slack.wait_for(at("bind"))
@@ -346,7 +349,8 @@ def test_defect04_share_after_the_story_is_removed_fails_privately_and_keeps_the
     assert not [r for r in slack.messages() if r.body.get("delete_original")]
 
 
-def test_defect05_a_binding_to_a_removed_story_is_dropped_and_the_asker_told_once(url, slack, bindings, index_dir, embedder):
+def test_defect05_a_binding_to_a_removed_story_is_dropped_and_the_asker_told_once(
+        url, slack, bindings, index_dir, embedder):
     story = "remove-me-5"
     slash(url, slack, f"use {story}", channel="C0STALE", response="bind")
     slack.wait_for(at("bind"))
