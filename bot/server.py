@@ -74,6 +74,8 @@ class GuardedSlackHandler:
         if response.status >= 500:  # the listener's own error was logged with a ref by on_error
             log.warning("slack: bolt answered %d; sent 400", response.status)
             return JSONResponse({"error": "request could not be handled"}, status_code=400)
+        if response.status == 404:  # no listener for it (bolt logged it, on one line): a bad request
+            return JSONResponse({"error": "unhandled request"}, status_code=400)
         return to_starlette_response(response)
 
 

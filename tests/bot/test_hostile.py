@@ -282,6 +282,12 @@ def test_defect01_unsigned_junk_gets_401_and_signed_junk_400_without_a_traceback
     for body, content_type in junk:
         assert post(url, body, {"Content-Type": content_type}).status_code == 401
         assert post(url, body, sign(body, content_type=content_type)).status_code == 400
+    # Signed, well formed, but for nothing storydesk listens to: 400 and one short line.
+    unknown = urlencode({"payload": json.dumps({"type": "block_actions", "actions": [{"action_id": "evil"}],
+                                                "user": {"id": REPORTER}, "team": {"id": TEAM_ID}})}).encode()
+    assert post(url, unknown, sign(unknown)).status_code == 400
+    assert [r for r in logs.records if r.getMessage().startswith("Unhandled request")
+            and ("\n" in r.getMessage() or len(r.getMessage()) > 200)] == []
     # A signed request whose timestamp is not a number is simply not signed right.
     assert post(url, b"payload=x", sign(b"payload=x", timestamp="abc")).status_code == 401
     no_tracebacks(logs)
