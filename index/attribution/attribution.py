@@ -228,9 +228,11 @@ class Reader:
         if want in ("m", "f"):
             ok = [(d, e) for d, e in history if e.kind == "person" and e.gender in (want, None)
                   or e.kind == "unnamed" and e.gender == want]
-            known = [e for d, e in ok if e.gender == want and d <= 2]
-            pick = known[0] if known and (not ok or ok[0][1].gender is None) else (
-                ok[0][1] if ok else None)
+            if not ok:
+                return None
+            # Within the nearest sentence that has a candidate, one known to have the gender wins.
+            known = [e for d, e in ok if e.gender == want and d == ok[0][0]]
+            pick = known[0] if known else ok[0][1]
             return pick  # its gender is not learned from here: one wrong guess would cascade
         for _, e in history:
             if want == "it" and e.kind == "organisation":
@@ -243,11 +245,23 @@ class Reader:
         """ "the minister" / "the firm": the nearest compatible speaker already introduced."""
         lemma = head.lemma_.lower()
         org = lemma in ORG_HEADS
-        words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)} - {"the", "a", "an"}
-        for e in reversed(self.registry.recent):
-            known = " ".join([e.role, *e.descriptions]).lower()
-            if e.kind == "person" and not org and lemma in known.split():
-                return e
+        words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)} - {"the", "a", "an", "his",
+                                                                       "her", "its", "their"}
+        if not org:
+            # The person whose introduction shares the head noun and most other words
+            # ("the Tory leader" -> "Tory leader Michael Howard"), the more recent on a tie.
+            best: tuple[int, int, Entity] | None = None
+            for rank, e in enumerate(self.registry.recent):
+                if e.kind != "person":
+                    continue
+                known = set(" ".join([e.role, *e.descriptions]).lower().replace("-", " ").split())
+                if lemma not in known and head.lower_ not in known:
+                    continue
+                score = len(words & known)
+                if best is None or (score, rank) > best[:2]:
+                    best = (score, rank, e)
+            if best is not None:
+                return best[2]
         if org:
             for e in reversed(self.registry.recent):
                 if e.kind == "organisation":
@@ -324,6 +338,14 @@ class Reader:
             return self._proxy(tok, sent, spans, text)
         det = next((c.lower_ if c.dep_ == "det" or c.pos_ == "PRON" else "the"
                     for c in tok.children if c.dep_ in ("det", "poss")), "")
+        if lemma in DOCUMENT_HEADS or lemma in ("figure", "research", "book"):
+            # "a survey conducted by security firm Mirapoint": the body named inside speaks.
+            for t in tok.subtree:
+                inner = spans.get(t.i)
+                if t.i != tok.i and inner is not None and inner.label_ in ("ORG", "PERSON") \
+                        and t.i == inner.root.i and not is_outlet(inner.text):
+                    return Said(self.registry.link(self._full_name(inner),
+                                                   SPEAKER_LABELS[inner.label_]), "", text)
         if lemma in DOCUMENT_HEADS and det in ("the", "its", "their"):
             for e in reversed(self.registry.recent):
                 if e.kind == "organisation":
