@@ -122,9 +122,22 @@ def loads_object(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any
     return value
 
 
-# What bolt walks into without checking types: each must be an object (or a list) when present.
-_SLACK_OBJECTS = ("user", "team", "channel", "container", "enterprise", "event", "message", "view", "authorizations")
+# The shapes bolt and the listeners walk into without checking types: each object, and each of
+# its fields named here, must have the type Slack sends, or the request is refused.
+_SLACK_OBJECTS: dict[str, tuple[str, ...]] = {
+    "user": ("id", "team_id"),
+    "team": ("id",),
+    "channel": ("id",),
+    "enterprise": ("id",),
+    "container": ("message_ts", "thread_ts", "channel_id"),
+    "message": ("ts", "thread_ts"),
+    "event": ("type", "subtype", "text", "channel", "channel_type", "user", "bot_id", "ts", "thread_ts"),
+}
 _SLACK_TYPES = {"event_callback", "url_verification", "app_rate_limited", "block_actions"}
+
+
+def _web_address(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 2000
 
 
 def check_slack_body(text: str, content_type: str) -> dict[str, Any]:
@@ -134,23 +147,39 @@ def check_slack_body(text: str, content_type: str) -> dict[str, Any]:
         body = loads_object(text)
     elif content_type.startswith("application/x-www-form-urlencoded"):
         form = dict(parse_qsl(text, keep_blank_values=True))
-        if "ssl_check" in form or "command" in form:
+        if "ssl_check" in form:
+            return form
+        if "command" in form:
+            if not _web_address(form.get("response_url")):
+                raise Rejected(400, "slash command without a response_url")
             return form
         if "payload" not in form:
             raise Rejected(400, "form without command or payload")
         body = loads_object(form["payload"])
     else:
         raise Rejected(400, f"unsupported content type {content_type[:60]!r}")
-    if body.get("type") not in _SLACK_TYPES:
-        raise Rejected(400, f"unsupported request type {str(body.get('type'))[:40]!r}")
-    for key in _SLACK_OBJECTS:
-        if key in body and not isinstance(body[key], (dict, list)):
+    kind = body.get("type")
+    if not isinstance(kind, str) or kind not in _SLACK_TYPES:
+        raise Rejected(400, f"unsupported request type {str(kind)[:40]!r}")
+    for key, fields in _SLACK_OBJECTS.items():
+        value = body.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
             raise Rejected(400, f"{key!r} is not an object")
-    event = body.get("event")
-    fields = ("type", "text", "channel", "user")
-    if isinstance(event, dict) and not all(isinstance(event.get(k, ""), str) for k in fields):
-        raise Rejected(400, "event fields are not text")
-    actions = body.get("actions", [])
-    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
-        raise Rejected(400, "'actions' is not a list of objects")
+        if not all(isinstance(value.get(f, ""), str) for f in fields):
+            raise Rejected(400, f"a field of {key!r} is not text")
+    container = body.get("container")
+    if isinstance(container, dict) and not isinstance(container.get("is_ephemeral", False), bool):
+        raise Rejected(400, "'is_ephemeral' is not true or false")
+    authorizations = body.get("authorizations", [])
+    if not isinstance(authorizations, list) or not all(isinstance(a, dict) for a in authorizations):
+        raise Rejected(400, "'authorizations' is not a list of objects")
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not all(
+                isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+            raise Rejected(400, "'actions' is not a list of actions")
+        if not _web_address(body.get("response_url")):
+            raise Rejected(400, "interaction without a response_url")
     return body

@@ -15,6 +15,7 @@ import hmac
 import itertools
 import json
 import logging
+import random
 import shutil
 import socket
 import threading
@@ -284,7 +285,8 @@ def test_defect01_unsigned_junk_gets_401_and_signed_junk_400_without_a_traceback
         assert post(url, body, sign(body, content_type=content_type)).status_code == 400
     # Signed, well formed, but for nothing storydesk listens to: 400 and one short line.
     unknown = urlencode({"payload": json.dumps({"type": "block_actions", "actions": [{"action_id": "evil"}],
-                                                "user": {"id": REPORTER}, "team": {"id": TEAM_ID}})}).encode()
+                                                "user": {"id": REPORTER}, "team": {"id": TEAM_ID},
+                                                "response_url": "https://hooks.invalid/x"})}).encode()
     assert post(url, unknown, sign(unknown)).status_code == 400
     assert [r for r in logs.records if r.getMessage().startswith("Unhandled request")
             and ("\n" in r.getMessage() or len(r.getMessage()) > 200)] == []
@@ -477,6 +479,70 @@ def test_an_answer_past_its_time_budget_gets_a_polite_reply_not_silence(hostile_
         surface.close()
         gated.gate.clear()
         gated.checking.clear()
+
+
+# --------------------------------------------------------------------------- fuzzed shapes
+
+_WEIRD: list[Any] = [None, 0, -1, 1.5, 10**30, True, "", "x" * 3000, "\x00\x1b[2J", [], {}, [1, [2]],
+                     {"a": {"b": 1}}, "café", "<!channel>", "../../etc"]
+
+
+def _mutate(rng: random.Random, value: Any) -> Any:
+    """``value`` with fields dropped, or swapped for values of the wrong type, at every level."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            roll = rng.random()
+            if roll < 0.15:
+                continue
+            out[k] = rng.choice(_WEIRD) if roll < 0.35 else _mutate(rng, v)
+        return out
+    if isinstance(value, list):
+        return [_mutate(rng, v) for v in value] if rng.random() > 0.1 else rng.choice(_WEIRD)
+    return value
+
+
+def test_signed_payloads_of_the_wrong_shape_never_make_a_server_error_or_a_traceback(url, slack, key, server, logs):
+    """Seeded: real Slack and Discord payloads with fields dropped or of the wrong type, signed."""
+    rng = random.Random(20261201)
+    command = {"token": "t", "team_id": TEAM_ID, "channel_id": "C0FUZZ", "user_id": REPORTER, "command": "/story",
+               "text": COX, "response_url": slack.response_url("fuzz"), "trigger_id": "1.t", "api_app_id": "A1"}
+    action = {"type": "block_actions", "user": {"id": REPORTER, "team_id": TEAM_ID}, "api_app_id": "A1",
+              "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0FUZZ", "is_ephemeral": True},
+              "trigger_id": "1.t", "team": {"id": TEAM_ID}, "channel": {"id": "C0FUZZ"},
+              "response_url": slack.response_url("fuzz"), "message": {"ts": "1.1", "thread_ts": "1.0"},
+              "actions": [{"action_id": render.SHARE_ACTION, "block_id": "b",
+                           "value": json.dumps({"q": "Who?", "s": None}), "type": "button"}]}
+    event = {"token": "t", "team_id": TEAM_ID, "api_app_id": "A1", "type": "event_callback", "event_time": 1,
+             "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+             "event": {"type": "app_mention", "user": REPORTER, "text": f"<@{BOT_USER_ID}> who said it?",
+                       "ts": "1.2", "channel": "C0FUZZ", "event_ts": "1.2"}}
+    statuses = []
+    for i in range(240):
+        kind = i % 4
+        if kind == 0:
+            form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in _mutate(rng, command).items()}
+            body = urlencode(form).encode()
+            statuses.append(post(url, body, sign(body)).status_code)
+        elif kind == 1:
+            payload = _mutate(rng, action)
+            payload["type"] = "block_actions" if rng.random() < 0.8 else payload.get("type")
+            body = urlencode({"payload": json.dumps(payload)}).encode()
+            statuses.append(post(url, body, sign(body)).status_code)
+        elif kind == 2:
+            payload = _mutate(rng, event)
+            payload["type"] = "event_callback" if rng.random() < 0.8 else payload.get("type")
+            payload["event_id"] = f"EvFuzz{i}"
+            body = json.dumps(payload).encode()
+            statuses.append(post(url, body, sign(body, content_type="application/json")).status_code)
+        else:
+            payload = _mutate(rng, discord_command("ask", question="Who?", story="x"))
+            payload["type"] = 2 if rng.random() < 0.7 else payload.get("type")
+            statuses.append(discord_post(url, key, json.dumps(payload).encode()).status_code)
+    assert server[1].wait_idle(120)
+    assert [s for s in statuses if s >= 500] == []
+    assert statuses.count(400) > 60 and statuses.count(200) > 30  # both refused and answered shapes
+    no_tracebacks(logs)
 
 
 # --------------------------------------------------------------------------- hostile load
