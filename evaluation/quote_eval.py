@@ -109,6 +109,9 @@ def main(argv: Sequence[str] = ()) -> int:
             print("usage: python -m evaluation.quote_eval [-v] [--gold FILE]", file=sys.stderr)
             return 2
         gold_file = Path(argv[i + 1])
+    if not gold_file.is_file():
+        print(f"error: no gold file at {gold_file} (set STORYDESK_SHARED, or pass --gold FILE)", file=sys.stderr)
+        return 2
     gold = [json.loads(line) for line in gold_file.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     verbose = "-v" in argv
