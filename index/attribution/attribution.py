@@ -33,7 +33,6 @@ from index.attribution.data import (
 from index.attribution.entities import Entity, Registry, clean_name, gender_of, is_outlet
 from index.attribution.marks import PLACEHOLDER, Masked, Segment, chains, find_segments, masked
 from index.models import Quote, Story
-from index.text import sentences
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
@@ -77,17 +76,49 @@ class Said:
     alias: str = ""
 
 
+def sentence_spans(text: str, doc: Doc) -> list[tuple[int, int]]:
+    """Sentence spans of a masked paragraph; an opening mark left at a sentence's end moves on."""
+    spans = [(s.start_char, s.end_char) for s in doc.sents]
+    out: list[tuple[int, int]] = []
+    carry = None
+    for a, b in spans:
+        if carry is not None:
+            a, carry = carry, None
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b - a > 1 and text[b - 1] in '"“' and (text[b - 2].isspace()):
+            carry = b - 1
+            b -= 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+        if b > a:
+            out.append((a, b))
+    if carry is not None:
+        out.append((carry, len(text.rstrip())))
+    # '"Yes!" said the giant winger.': a sentence never starts in lower case; it goes on.
+    merged: list[tuple[int, int]] = []
+    for a, b in out:
+        if merged and text[a:a + 1].islower():
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
 def split_story(story: Story) -> tuple[list[Sent], list[Segment]]:
     """Sentences of every paragraph (quotes masked) and every quote segment."""
+    from index.attribution.model import splitter
+
     texts = [p.text for p in story.paragraphs]
     segs = find_segments(texts)
+    maskeds = [masked(text, [s for s in segs if s.para == p]) for p, text in enumerate(texts)]
+    docs = splitter().pipe([m.text for m in maskeds])
     out: list[Sent] = []
-    for p, text in enumerate(texts):
+    for p, (text, m, doc) in enumerate(zip(texts, maskeds, docs)):
         psegs = [s for s in segs if s.para == p]
-        m = masked(text, psegs)
-        for span in sentences(m.text):
-            a, b = m.original(span.start), m.original(span.end, end=True)
-            sent = Sent(p, a, b, span.text, m, span.start)
+        for ms, me in sentence_spans(m.text, doc):
+            a, b = m.original(ms), m.original(me, end=True)
+            sent = Sent(p, a, b, m.text[ms:me], m, ms)
             sent.segs = [s for s in psegs if a <= s.start - 1 < b or (s.start == 0 and a == 0)
                          or (s.cont and s.start <= 1 and a == 0)]
             rest = text[a:b]
@@ -425,6 +456,8 @@ class Reader:
                 continue
             if not t.tag_.startswith("VB") or self._in_quote(sent, t) or _reported(t):
                 continue
+            if t.lemma_ != "quote" and any(c.dep_ in ("nsubjpass", "auxpass") for c in t.children):
+                continue  # "Lomu was asked", "is said to": nobody named speaks
             out.append(t)
         for t in sent.doc:
             if t.lower_ == "according" and any(c.lower_ == "to" for c in t.children):
@@ -449,6 +482,10 @@ class Reader:
                 return subj
             if any(c.dep_ == "auxpass" for c in v.children):
                 return None
+            before = v.doc[v.i - 1] if v.i > 0 else None
+            if v.dep_ == "conj" and before is not None and before.pos_ == "PROPN" and \
+                    not self._in_quote(sent, before):
+                return before  # "... at Twickenham and Kirwan says": a name the parse misplaced
             if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head.i != v.i:
                 v = v.head
                 continue
@@ -569,6 +606,9 @@ class Reader:
         if head.i < colon[-1].i and head.pos_ in ("PROPN", "NOUN"):
             return self._speaker_of(head, sent, spans)
         prev = sent.doc[colon[-1].i - 1] if colon[-1].i > 0 else None
+        if prev is not None and prev.lemma_.lower() in SPEECH_VERBS:
+            subj = self._subject(prev, sent)  # "... he replied:" the parse hung elsewhere
+            return self._speaker_of(subj, sent, spans) if subj is not None else Said(None)
         if prev is not None and prev.pos_ == "PROPN":
             return self._speaker_of(prev, sent, spans)
         return Said(None)
