@@ -146,7 +146,7 @@ class Reader:
         self.texts = [p.text for p in story.paragraphs]
         self.sents = sents
         self.segs = segs
-        self.registry = Registry()
+        self.registry = Registry("\n".join(self.texts))
         self.said: dict[int, Said] = {}  # id(segment) -> speaker
         self.dropped: set[int] = set()
         self.carry: dict[int, Said] = {}
@@ -188,11 +188,12 @@ class Reader:
                 continue
             e = self.registry.link(self._full_name(ent), kind, _before(ent))
             role = self._premodifier(ent, sent)
-            if role and kind == "person":
-                desc = role[0].lower() + role[1:]
+            desc = re.split(r"['’]s\s+", role)[-1]  # "Moazzam Begg's Labour MP" -> "Labour MP"
+            if desc and not re.match(r"(?:his|her|their|its|our|my)\b", desc, re.IGNORECASE):
                 if desc not in e.descriptions:
                     e.descriptions.append(desc)
-                e.role = e.role or role
+                if kind == "person":
+                    e.role = e.role or role
             if ent.root.dep_ in ("nsubj", "nsubjpass") or (ent.root.dep_ == "appos" and
                                                            ent.root.head.dep_ == "nsubj"):
                 sent.subjects.append(e)
@@ -235,8 +236,17 @@ class Reader:
                and t.text not in HONORIFICS and t.text not in KEEP_TITLES]
         if pre:
             first = min((t.left_edge for t in pre), key=lambda t: t.i)
-            if first.i < ent.start and any(t.pos_ == "NOUN" for t in ent.doc[first.i:ent.start]):
-                return self._text(sent, first, ent.doc[ent.start - 1]).strip(" ,")
+            last = ent.start - 1
+            while last >= first.i and (ent.doc[last].text in KEEP_TITLES or
+                                       ent.doc[last].text in HONORIFICS):
+                last -= 1  # "... spokesman Sir| Menzies Campbell"
+            words = ent.doc[first.i:last + 1]
+            if len(words) and any(t.pos_ == "NOUN" for t in words) and not any(
+                    t.is_quote or self._in_quote(sent, t) for t in words):
+                text = self._text(sent, words[0], words[-1]).strip(" ,")
+                if words[0].is_sent_start and words[0].pos_ != "PROPN":
+                    text = text[0].lower() + text[1:]  # "Sports psychologist Hugh Richards"
+                return text
         for c in root.rights:
             if c.dep_ == "appos" and c.pos_ == "NOUN":
                 return _clean_role(self._text(sent, c.left_edge, c.right_edge))
@@ -344,10 +354,11 @@ class Reader:
             cs = spans.get(c.i)
             if c.dep_ in ("appos", "conj", "compound") and cs is not None and \
                     cs.label_ == "PERSON" and c.i == cs.root.i:
-                ent = self.registry.link(cs.text, "person")
-                role = self._text(sent, tok.left_edge, tok) if c.i > tok.i else self._np_text(tok, sent)
-                if c.dep_ == "appos":
+                ent = self.registry.link(self._full_name(cs), "person")
+                if c.dep_ == "appos" or c.i < tok.i:
                     role = self._np_text(tok, sent)
+                else:  # "president and chief executive| Bill Owens"
+                    role = self._text(sent, tok.left_edge, tok.doc[cs.start - 1])
                 return Said(ent, _clean_role(role))
         if tok.pos_ == "PROPN":
             name = self._proper_text(tok, sent)
@@ -385,7 +396,9 @@ class Reader:
             ent = self._description(tok, text)
             if ent is not None:
                 desc = text[0].lower() + text[1:] if text else text
-                if ent.kind == "person" and desc not in ent.descriptions and len(desc.split()) <= 6:
+                if desc not in ent.descriptions and len(desc.split()) <= 6 and not re.match(
+                        r"(?:his|her|their|its)\b", desc) and (
+                        lemma in PERSON_HEADS or lemma in ORG_HEADS or lemma in GROUP_HEADS):
                     ent.descriptions.append(desc)
                 return Said(ent, "", desc)
         if UNNAMED_ANY or lemma in PERSON_HEADS or lemma in GROUP_HEADS or \
@@ -440,10 +453,18 @@ class Reader:
                 bits.append(before)
         if titles:
             bits.append(" ".join(titles))
-        for c in tok.rights:
-            if c.dep_ == "appos" and c.i > span.end - 1:
-                bits.append(self._text(sent, c.left_edge, c.right_edge).strip(" ,"))
-                break
+        appos = next((c for c in tok.rights if c.dep_ == "appos" and c.i > span.end - 1), None)
+        doc = tok.doc
+        if appos is not None:
+            bits.append(self._text(sent, appos.left_edge, appos.right_edge).strip(" ,"))
+        elif span.end < len(doc) and doc[span.end].text == "," and tok.head.i > span.end:
+            # "Haines, policing lead for Enfield, said": the parse may not call it appos.
+            close = next((t.i for t in doc[span.end + 1:tok.head.i] if t.text == ","), None)
+            inner = doc[span.end + 1:close] if close is not None else None
+            if inner is not None and 0 < len(inner) <= 10 and not any(
+                    t.tag_ in ("VBD", "VBZ", "VBP", "MD") or self._in_quote(sent, t) or t.is_quote
+                    for t in inner):
+                bits.append(self._text(sent, inner[0], inner[-1]))
         return _clean_role(", ".join(b for b in bits if b))
 
     # -- verbs

@@ -148,6 +148,12 @@ FEMALE_NAMES: frozenset[str] = frozenset(
     "hillary serena venus kelly paula tessa britney kylie madonna oprah hazel estelle patricia "
     "ruth tanni denise jo kelly".split()) - {"kelly"}
 
+# Capitalised words that stand before a surname without being a first name.
+NOT_FIRST_NAMES: frozenset[str] = frozenset(
+    "the a an but and so yet if when while as at in on for from by with after before since "
+    "said says told added according meanwhile however also then now this that these those "
+    "boss coach manager striker captain skipper chief former new".split())
+
 # --- descriptions -------------------------------------------------------------------------------
 # Head nouns of descriptions that stand for an organisation ("the firm said").
 ORG_HEADS: frozenset[str] = frozenset(

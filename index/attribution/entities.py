@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from index.attribution.data import (
-    FEMALE_NAMES, FEMALE_WORDS, HONORIFICS, KEEP_TITLES, MALE_NAMES, MALE_WORDS, OUTLET_WORDS, PAPER_FIRST, PAPER_LAST,
+    FEMALE_NAMES, FEMALE_WORDS, HONORIFICS, KEEP_TITLES, MALE_NAMES, MALE_WORDS, NOT_FIRST_NAMES, OUTLET_WORDS, PAPER_FIRST, PAPER_LAST,
     RANKS,
 )
 
@@ -97,9 +97,21 @@ def is_outlet(text: str) -> bool:
 class Registry:
     """The speakers of one story, linked by name as the story is read, most recent last."""
 
-    def __init__(self) -> None:
+    def __init__(self, text: str = "") -> None:
         self.entities: list[Entity] = []
         self.recent: list[Entity] = []
+        self.text = text  # the whole story, where a surname met alone finds its first name
+
+    def full_form(self, surname: str) -> str:
+        """ "Richards" -> "Hugh Richards" when the story writes the name in full somewhere."""
+        pattern = rf"\b([A-Z][a-z]+(?:-[A-Z][a-z]+)?) {re.escape(surname)}\b"
+        for m in re.finditer(pattern, self.text):
+            first = m.group(1)
+            if first in HONORIFICS or first in KEEP_TITLES or first in RANKS or \
+                    first.lower() in NOT_FIRST_NAMES:
+                continue
+            return f"{first} {surname}"
+        return surname
 
     def touch(self, ent: Entity) -> None:
         if ent in self.recent:
@@ -140,6 +152,8 @@ class Registry:
             name = text
         if any(t.rstrip(".") in HONORIFICS for t in titles):
             kind = "person"  # "Mr Cable", whatever the recogniser made of it
+        elif kind == "organisation" and 2 <= len(name.split()) <= 3 and gender_of(name.split()[:1]):
+            kind = "person"  # "Omar Alleyne-Lawler" (a first name the recogniser took for a body)
         ent = self.find(name, kind)
         if ent is None and kind != "person" and len(name.split()) == 1:
             ent = self.find(name, "person")  # a surname the recogniser took for a body
@@ -148,6 +162,8 @@ class Registry:
             if ent is not None and ent.kind != "person":
                 ent = None
         if ent is None:
+            if kind == "person" and len(name.split()) == 1:
+                name = self.full_form(name)
             ent = Entity(name, kind)
             self.entities.append(ent)
         if name not in ent.names:

@@ -215,6 +215,8 @@ class SpeakerIndex:
                 best = process.extractOne(query, choices, scorer=_name_matches) if choices else None
                 if best and best[1] >= threshold:
                     return self.names[best[0]]
+        if len(name.split()) >= 2 and _is_name_form(name.strip()):
+            return None  # a full name no speaker has ("Moazzam Begg"), not a description
         return _match_description(name, self.descs, self.own, self.phrases)  # "the superintendent"
 
 
