@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from index.attribution.data import (
-    DOCUMENT_HEADS, GROUP_HEADS, HONORIFICS, NEVER_SPEAK, KEEP_TITLES, ORG_HEADS, OUTLET_WORDS, PERSON_HEADS, PROXY_NOUNS, RANKS,
+    DOCUMENT_HEADS, GROUP_HEADS, HONORIFICS, PROXY_LABELS, NEVER_SPEAK, KEEP_TITLES, ORG_HEADS, OUTLET_WORDS, PERSON_HEADS, PROXY_NOUNS, RANKS,
     INFINITIVE_LEMMAS, REPORTING_LEMMAS, SPEAKER_LABELS, SPEAKING_PLACES, SPEECH_FORMS, SPEECH_VERBS,
 )
 from index.attribution.entities import Entity, Registry, clean_name, gender_of, is_outlet
@@ -65,6 +65,7 @@ class Sent:
     subject: Entity | None = None
     subjects: list[Entity] = field(default_factory=list)
     mentions: list[Entity] = field(default_factory=list)
+    proxy: tuple[Entity, str | None] | None = None  # a body that spoke through a spokes-person
 
 
 @dataclass
@@ -226,7 +227,10 @@ class Reader:
         if doc[start].text in KEEP_TITLES and end + 1 < len(doc) and doc[end].lower_ == "of" \
                 and doc[end + 1].pos_ == "PROPN":
             end += 2
-        return doc[start:end].text
+        text = doc[start:end].text
+        if text.count("(") > text.count(")"):
+            text = text[:text.rindex("(")].strip()  # "Office for Policing and Crime (Mopac"
+        return text
 
     def _premodifier(self, ent: Span, sent: Sent) -> str:
         """The description before a name ("Liverpool forward", "World 100m champion") or its
@@ -267,6 +271,9 @@ class Reader:
                     history.append((dist, e))
         history.extend((99, e) for e in reversed(self.registry.recent))
         if want in ("m", "f"):
+            prev = self.done[-1] if self.done else None
+            if prev is not None and prev.proxy is not None and prev.proxy[1] in (want, None):
+                return prev.proxy[0]  # "The X spokeswoman said ... she added": X speaking
             ok = [(d, e) for d, e in history if e.kind == "person" and e.gender in (want, None)
                   or e.kind == "unnamed" and e.gender == want]
             if not ok:
@@ -355,10 +362,13 @@ class Reader:
             if c.dep_ in ("appos", "conj", "compound") and cs is not None and \
                     cs.label_ == "PERSON" and c.i == cs.root.i:
                 ent = self.registry.link(self._full_name(cs), "person")
-                if c.dep_ == "appos" or c.i < tok.i:
-                    role = self._np_text(tok, sent)
+                if c.i < tok.i or (c.dep_ == "appos" and tok.doc[cs.start - 1].text == ","):
+                    role = self._np_text(tok, sent)  # "the manager, Arsene Wenger,"
                 else:  # "president and chief executive| Bill Owens"
                     role = self._text(sent, tok.left_edge, tok.doc[cs.start - 1])
+                for part in re.split(r"\s+and\s+", re.split(r"['’]s\s+", role)[-1]):
+                    if part and len(part.split()) <= 5 and part not in ent.descriptions:
+                        ent.descriptions.append(part)  # "fellow distance runner"
                 return Said(ent, _clean_role(role))
         if tok.pos_ == "PROPN":
             name = self._proper_text(tok, sent)
@@ -420,8 +430,10 @@ class Reader:
                         if inner.entity is not None:
                             return Said(inner.entity, noun, text)
             if c.dep_ in ("compound", "nmod") and spans.get(c.i) is not None and \
-                    spans[c.i].label_ in ("ORG", "NORP"):
-                ent = self.registry.link(spans[c.i].text, SPEAKER_LABELS[spans[c.i].label_])
+                    spans[c.i].label_ in PROXY_LABELS:
+                # "a Tesco spokesman", "the Trafford Centre spokeswoman"
+                ent = self.registry.link(self._proper_text(c, sent),
+                                         SPEAKER_LABELS.get(spans[c.i].label_, "organisation"))
                 return Said(ent, noun, text)
             if c.dep_ == "poss" and spans.get(c.i) is not None and spans[c.i].label_ == "ORG":
                 ent = self.registry.link(spans[c.i].text, "organisation")
@@ -519,7 +531,12 @@ class Reader:
         subj = self._subject(verb, sent)
         if subj is None:
             return Said(None)
-        return self._speaker_of(subj, sent, spans)
+        said = self._speaker_of(subj, sent, spans)
+        if said.entity is not None and said.entity.kind != "person" and \
+                said.role.lower() in PROXY_NOUNS:
+            role = said.role.lower()
+            sent.proxy = (said.entity, "f" if "woman" in role else "m" if "man" in role else None)
+        return said
 
     # -- the walk
 

@@ -97,6 +97,9 @@ SPEAKER_LABELS: dict[str, str] = {
     "ORG": "organisation",
     "NORP": "group",  # "Conservatives", "Democrats"
 }
+# Labels of a proper name before "spokesman" that make it the body spoken for ("a Tesco
+# spokesman", "the Trafford Centre spokeswoman": the recogniser calls some centres places).
+PROXY_LABELS: frozenset[str] = frozenset({"ORG", "NORP", "GPE", "FAC"})
 # Places that speak for an institution ("Downing Street said"): metonymy, one row each.
 SPEAKING_PLACES: frozenset[str] = frozenset({
     "Downing Street", "Whitehall", "Scotland Yard", "the White House", "White House",
