@@ -109,7 +109,7 @@ class Desk:
 
     def quotes(self, story: str | None = None, speaker: str | None = None) -> QuotesAnswer:
         """All quotes (of ``story``), or those of the speaker best matching ``speaker``."""
-        from index.quotes import match_speaker
+        from index.attribution import match_speaker
 
         self._known(story)
         quotes = self.searcher.quotes(story)

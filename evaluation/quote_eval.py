@@ -97,7 +97,7 @@ def _find_story_file(corpus: Path, story_id: str) -> Path | None:
 
 def main(argv: Sequence[str] = ()) -> int:
     """Print per-story and overall figures on the dev gold quotes (or ``--gold FILE``)."""
-    from index.quotes import extract_quotes
+    from index.attribution import extract_quotes
 
     argv = list(argv)
     shared = Settings.from_env().shared_dir

@@ -4,7 +4,7 @@ A unit is one sentence of a paragraph: long archive paragraphs hold many sentenc
 sentence is what an answer shows. A paragraph scores as its best sentence. An extra
 whole-paragraph unit per paragraph was measured and dropped: dev archive hit@1 0.775 with it,
 0.80 without, at twice the encoding cost. Each unit records the speaker of its
-sentence (from :mod:`index.quotes`); search uses it to route questions about people. Prefixing the
+sentence (from :mod:`index.attribution`); search uses it to route questions about people. Prefixing the
 speaker's name to the embedded text was measured and dropped: it pulled "Who is X?" and "What did
 X say about Y?" towards every quote of X (dev archive hit@1 0.75 with it, 0.78 without).
 """
@@ -19,13 +19,13 @@ import numpy as np
 from index.embed import Embedder
 from index.ingest import IngestError
 from index.models import Quote, Story
-from index.quotes import extract_quotes, speaker_for
+from index.attribution import extract_quotes, speaker_for
 from index.store import Store, StoryRecord, Unit
 from index.text import sentences
 
 # Bump when cleaning, sentence units or quote attribution change what a story's record holds:
 # stories indexed by an older pipeline are then re-indexed even though their text is unchanged.
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"
 
 
 def fingerprint(story: Story) -> str:

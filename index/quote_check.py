@@ -23,7 +23,7 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from index.models import Quote, Story
-from index.quotes import speaker_for
+from index.attribution import speaker_for
 from index.text import fold_marks, fold_marks_with_offsets
 from index.validate import content_words
 

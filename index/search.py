@@ -36,7 +36,7 @@ import Stemmer
 
 from index.embed import Embedder
 from index.models import Hit, Quote, SearchResult, Story
-from index.quotes import SpeakerIndex, match_speaker
+from index.attribution import SpeakerIndex, match_speaker
 from index.store import Snapshot, Store
 from index.text import word_set, words
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from index.models import Paragraph, Story
 from index.quote_check import check_quote, fold
-from index.quotes import extract_quotes
+from index.attribution import extract_quotes
 
 SID = "s"
 STORY = Story(SID, "Headline", (
