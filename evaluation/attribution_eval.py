@@ -181,7 +181,8 @@ def load_stories(ids: Iterable[str]) -> list[Story]:
 
 def extractor(rules: str) -> Callable[[Story], list[Quote]]:
     module = importlib.import_module(RULES.get(rules, rules))
-    return module.extract_quotes  # type: ignore[no-any-return]
+    extract: Callable[[Story], list[Quote]] = module.extract_quotes
+    return extract
 
 
 def explain(gold: Sequence[dict], quotes: Sequence[Quote]) -> None:

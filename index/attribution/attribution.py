@@ -27,8 +27,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from index.attribution.data import (
-    DOCUMENT_HEADS, GROUP_HEADS, HONORIFICS, PROXY_LABELS, NEVER_SPEAK, KEEP_TITLES, ORG_HEADS, OUTLET_WORDS, PERSON_HEADS, PROXY_NOUNS, RANKS,
-    INFINITIVE_LEMMAS, REPORTING_LEMMAS, SPEAKER_LABELS, SPEAKING_PLACES, SPEECH_FORMS, SPEECH_VERBS,
+    DOCUMENT_HEADS,
+    GROUP_HEADS,
+    HONORIFICS,
+    INFINITIVE_LEMMAS,
+    KEEP_TITLES,
+    NEVER_SPEAK,
+    ORG_HEADS,
+    OUTLET_WORDS,
+    PERSON_HEADS,
+    PROXY_LABELS,
+    PROXY_NOUNS,
+    REPORTING_LEMMAS,
+    SPEAKER_LABELS,
+    SPEAKING_PLACES,
+    SPEECH_FORMS,
+    SPEECH_VERBS,
 )
 from index.attribution.entities import Entity, Registry, clean_name, gender_of, is_outlet
 from index.attribution.marks import PLACEHOLDER, Masked, Segment, chains, find_segments, masked
@@ -37,7 +51,7 @@ from index.models import Quote, Story
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
 
-_SPEECH_WORD = re.compile(r"\b(?:%s)\b" % "|".join(sorted(SPEECH_FORMS, key=len, reverse=True)),
+_SPEECH_WORD = re.compile(r"\b(?:{})\b".format("|".join(sorted(SPEECH_FORMS, key=len, reverse=True))),
                           re.IGNORECASE)
 _LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed|named|called)"
                            r"\s*[\"“]?$", re.IGNORECASE)
@@ -115,7 +129,7 @@ def split_story(story: Story) -> tuple[list[Sent], list[Segment]]:
     maskeds = [masked(text, [s for s in segs if s.para == p]) for p, text in enumerate(texts)]
     docs = splitter().pipe([m.text for m in maskeds])
     out: list[Sent] = []
-    for p, (text, m, doc) in enumerate(zip(texts, maskeds, docs)):
+    for p, (text, m, doc) in enumerate(zip(texts, maskeds, docs, strict=True)):
         psegs = [s for s in segs if s.para == p]
         for ms, me in sentence_spans(m.text, doc):
             a, b = m.original(ms), m.original(me, end=True)
@@ -213,10 +227,8 @@ class Reader:
         head = root.head
         if root.dep_ in ("dobj", "dative") and lemma_of(head) in ("tell", "inform", "ask"):
             return True
-        if root.dep_ == "pobj" and head.lower_ in ("to", "with") and \
-                lemma_of(head.head) in ("tell", "talk", "speak", "say", "explain", "write"):
-            return True
-        return False
+        return root.dep_ == "pobj" and head.lower_ in ("to", "with") and \
+            lemma_of(head.head) in ("tell", "talk", "speak", "say", "explain", "write")
 
     def _full_name(self, ent: Span) -> str:
         """The entity's text with a title of nobility before it ("Sir Ian Blair", "Lord X of Y")."""
@@ -316,11 +328,10 @@ class Reader:
                     return e
             return None
         if lemma in PERSON_HEADS and not (words & {"former", "another", "other"}):
-            recent = [s for s in self.done[-3:]] + [None]
-            for s in reversed(recent[:-1]):
-                for e in (*reversed(s.speakers), s.subject):
-                    if e is not None and e.kind == "person":
-                        return e
+            for s in reversed(self.done[-3:]):
+                for cand in (*reversed(s.speakers), s.subject):
+                    if cand is not None and cand.kind == "person":
+                        return cand
         return None
 
     def _np_text(self, tok: Token, sent: Sent) -> str:
@@ -403,8 +414,9 @@ class Reader:
                 if e.kind == "organisation":
                     return Said(e, "", text)
         if det in ("the", "his", "her", "its", "their"):
-            ent = self._description(tok, text)
-            if ent is not None:
+            known = self._description(tok, text)
+            if known is not None:
+                ent = known
                 desc = text[0].lower() + text[1:] if text else text
                 if desc not in ent.descriptions and len(desc.split()) <= 6 and not re.match(
                         r"(?:his|her|their|its)\b", desc) and (
@@ -738,8 +750,9 @@ class Reader:
             out.append(((chain[0].para, chain[0].start), Quote(
                 sid, ent.canonical(), text, paras, "direct", ent.aliases(), said.role or ent.role)))
         for sent, text, said in self.indirect:
+            if said.entity is None:
+                continue
             ent = said.entity
-            assert ent is not None
             out.append(((sent.para, sent.start), Quote(
                 sid, ent.canonical(), text, (sent.para + 1,), "indirect", ent.aliases(),
                 said.role or ent.role)))
@@ -807,7 +820,7 @@ def to_parse(sents: list[Sent]) -> list[Sent]:
         for i in range(len(sents) - 1):
             if keep[i + 1] or sents[i + 1].quote_only:
                 keep[i] = True
-    return [s for s, k in zip(sents, keep) if k and not s.quote_only]
+    return [s for s, k in zip(sents, keep, strict=True) if k and not s.quote_only]
 
 
 def attribute(story: Story, parse: object) -> list[Quote]:
@@ -815,7 +828,7 @@ def attribute(story: Story, parse: object) -> list[Quote]:
     sents, segs = split_story(story)
     todo = to_parse(sents)
     docs = parse([s.mtext for s in todo])  # type: ignore[operator]
-    for s, d in zip(todo, docs):
+    for s, d in zip(todo, docs, strict=True):
         s.doc = d
     reader = Reader(story, sents, segs)
     reader.read()
@@ -827,10 +840,10 @@ def attribute_many(stories: Sequence[Story], parse: object) -> list[list[Quote]]
     prepared = [split_story(st) for st in stories]
     todo = [s for sents, _ in prepared for s in to_parse(sents)]
     docs = parse([s.mtext for s in todo])  # type: ignore[operator]
-    for s, d in zip(todo, docs):
+    for s, d in zip(todo, docs, strict=True):
         s.doc = d
     out = []
-    for story, (sents, segs) in zip(stories, prepared):
+    for story, (sents, segs) in zip(stories, prepared, strict=True):
         reader = Reader(story, sents, segs)
         reader.read()
         out.append(reader.quotes())

@@ -6,6 +6,11 @@ Each table says what it is for; the steps (``marks``, ``entities``, ``attributio
 
 from __future__ import annotations
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # --- speech verbs ---------------------------------------------------------------------------
 # lemma: (surface forms, reports speech: its clause becomes an indirect quote)
 SPEECH_VERBS: dict[str, tuple[str, bool]] = {
@@ -87,8 +92,7 @@ SPEECH_VERBS: dict[str, tuple[str, bool]] = {
 SPEECH_FORMS: frozenset[str] = frozenset(f for forms, _ in SPEECH_VERBS.values() for f in forms.split())
 REPORTING_LEMMAS: frozenset[str] = frozenset(k for k, (_, rep) in SPEECH_VERBS.items() if rep)
 # Verbs whose reported content is an infinitive: "X urged Y to ...", "X pledged to ...".
-INFINITIVE_LEMMAS: frozenset[str] = frozenset(
-    "urge call ask tell pledge promise vow warn demand agree".split())
+INFINITIVE_LEMMAS: frozenset[str] = _words("urge call ask tell pledge promise vow warn demand agree")
 
 # --- who can speak --------------------------------------------------------------------------
 # spaCy entity label: the kind of speaker it names (places, works, dates never speak).
@@ -107,25 +111,23 @@ SPEAKING_PLACES: frozenset[str] = frozenset({
     "Washington", "Westminster", "Holyrood", "Stormont", "the Foreign Office",
 })
 # Outlets a speaker talks TO ("told BBC Radio Five Live", "the Sun newspaper"): never speakers.
-OUTLET_WORDS: frozenset[str] = frozenset(
-    "bbc itv cnn reuters newspaper radio magazine programme tv".split())
+OUTLET_WORDS: frozenset[str] = _words("bbc itv cnn reuters newspaper radio magazine programme tv")
 # "the Daily Mail", "The Sunday Times": a paper's name is a first word and a last word from these.
-PAPER_FIRST: frozenset[str] = frozenset("the daily sunday evening financial new".split())
-PAPER_LAST: frozenset[str] = frozenset(
-    "times telegraph guardian mail mirror sun express post herald independent observer "
-    "standard record star journal tribune chronicle gazette".split())
+PAPER_FIRST: frozenset[str] = _words("the daily sunday evening financial new")
+PAPER_LAST: frozenset[str] = _words("times telegraph guardian mail mirror sun express post herald independent observer "
+    "standard record star journal tribune chronicle gazette")
 
 # --- titles, honorifics, gender -----------------------------------------------------------------
-HONORIFICS: frozenset[str] = frozenset("Mr Mrs Ms Miss Mx Dr Prof Professor Rev Reverend".split())
-KEEP_TITLES: frozenset[str] = frozenset("Sir Dame Lord Lady Baroness Baron".split())
-MALE_WORDS: frozenset[str] = frozenset(
+HONORIFICS: frozenset[str] = _words("Mr Mrs Ms Miss Mx Dr Prof Professor Rev Reverend")
+KEEP_TITLES: frozenset[str] = _words("Sir Dame Lord Lady Baroness Baron")
+MALE_WORDS: frozenset[str] = _words(
     "Mr Sir Lord Baron King Prince husband father son brother boyfriend grandfather uncle "
-    "he him his himself man".split())
-FEMALE_WORDS: frozenset[str] = frozenset(
+    "he him his himself man")
+FEMALE_WORDS: frozenset[str] = _words(
     "Mrs Ms Miss Dame Lady Baroness Queen Princess wife mother daughter sister girlfriend "
-    "grandmother aunt she her herself woman".split())
+    "grandmother aunt she her herself woman")
 # First names that tell the gender; unisex ones (Lee, Alex, Chris, Sam, Kim ...) are left out.
-MALE_NAMES: frozenset[str] = frozenset(
+MALE_NAMES: frozenset[str] = _words(
     "adam adrian alan alexander alistair andrew andy anthony arsene barry ben benjamin bill bob "
     "boris brian bruce carl charles charlie christopher colin craig dan daniel danny darren dave "
     "david dean dennis derek dominic don donald douglas duncan ed eddie edward eric frank fred "
@@ -138,8 +140,8 @@ MALE_NAMES: frozenset[str] = frozenset(
     "menzies ruud sven thierry alastair rafael roberto gerard steven alex jacques gianluca "
     "lleyton andre roger rafa jonny clive brian gareth rhys dafydd ieuan alun hywel mohammed "
     "muhammad ahmed ali hussain pierre carlos juan luis jean claude francois gerhard silvio "
-    "vladimir george dick kofi jaap romano jack wilfried sepp".split())
-FEMALE_NAMES: frozenset[str] = frozenset(
+    "vladimir george dick kofi jaap romano jack wilfried sepp")
+FEMALE_NAMES: frozenset[str] = _words(
     "alice alison amanda amy andrea angela ann anna anne annie barbara beth betty carol caroline "
     "catherine charlotte cheryl christine claire clare diana diane donna elaine eleanor elizabeth "
     "ellen emily emma fiona gemma georgia gillian hannah harriet hazel helen holly jacqueline "
@@ -149,36 +151,35 @@ FEMALE_NAMES: frozenset[str] = frozenset(
     "rachel rebecca rose ruth sally samantha sandra sarah sharon shami sheila shirley sophie "
     "stephanie sue susan tessa theresa tracey valerie victoria wendy yvette zoe condoleezza "
     "hillary serena venus kelly paula tessa britney kylie madonna oprah hazel estelle patricia "
-    "ruth tanni denise jo kelly".split()) - {"kelly"}
+    "ruth tanni denise jo kelly") - {"kelly"}
 
 # Capitalised words that stand before a surname without being a first name.
-NOT_FIRST_NAMES: frozenset[str] = frozenset(
+NOT_FIRST_NAMES: frozenset[str] = _words(
     "the a an but and so yet if when while as at in on for from by with after before since "
     "said says told added according meanwhile however also then now this that these those "
-    "boss coach manager striker captain skipper chief former new".split())
+    "boss coach manager striker captain skipper chief former new")
 
 # --- descriptions -------------------------------------------------------------------------------
 # Head nouns of descriptions that stand for an organisation ("the firm said").
-ORG_HEADS: frozenset[str] = frozenset(
+ORG_HEADS: frozenset[str] = _words(
     "company firm group regulator watchdog government ministry department agency body council "
     "commission committee authority authorities union charity trust association party club "
     "team side bank airline carrier operator retailer maker manufacturer giant network "
     "broadcaster channel chain insurer lender supermarket store publisher studio label "
     "organisation organization institute university school hospital police force service "
     "federation society campaign foundation court board league executive corporation "
-    "think-tank tank office studio website".split())
+    "think-tank tank office studio website")
 # Head nouns of descriptions of a group of people ("officials said", "campaigners warned").
-GROUP_HEADS: frozenset[str] = frozenset(
+GROUP_HEADS: frozenset[str] = _words(
     "officials sources campaigners critics analysts experts economists residents police "
     "investigators ministers mps leaders executives organisers organizers researchers "
     "scientists doctors teachers unions parents fans players protesters observers "
-    "prosecutors lawyers judges members insiders aides diplomats".split())
+    "prosecutors lawyers judges members insiders aides diplomats")
 # Spokes-nouns: "a spokesman for X" speaks for X; the speaker is X (role: the noun).
-PROXY_NOUNS: frozenset[str] = frozenset(
-    "spokesman spokeswoman spokesperson spokespeople representative representatives "
-    "source sources statement insider insiders".split())
+PROXY_NOUNS: frozenset[str] = _words("spokesman spokeswoman spokesperson spokespeople representative representatives "
+    "source sources statement insider insiders")
 # Nouns that may head a person's description ("the minister", "the Arsenal boss").
-PERSON_HEADS: frozenset[str] = frozenset(
+PERSON_HEADS: frozenset[str] = _words(
     "minister secretary chancellor boss chief head manager coach captain player director "
     "president chairman chairwoman chair executive leader spokesman spokeswoman spokesperson "
     "official mp mep msp star singer actor actress writer author judge lawyer solicitor "
@@ -190,13 +191,13 @@ PERSON_HEADS: frozenset[str] = frozenset(
     "nurse teacher headteacher principal professor scientist researcher campaigner activist "
     "chairperson envoy ambassador diplomat adviser advisor aide producer director presenter "
     "host comedian musician rapper guitarist drummer frontman veteran candidate leader "
-    "victim witness resident spokesperson former".split())
+    "victim witness resident spokesperson former")
 # Documents that speak for the body that wrote them ("the report said"): the last organisation.
-DOCUMENT_HEADS: frozenset[str] = frozenset("report statement letter study survey document "
-                                           "paper website filing".split())
+DOCUMENT_HEADS: frozenset[str] = _words("report statement letter study survey document "
+                                           "paper website filing")
 # Entity labels that are never a speaker, even as the subject of "said".
-NEVER_SPEAK: frozenset[str] = frozenset("GPE LOC DATE TIME MONEY PERCENT QUANTITY ORDINAL "
-                                        "CARDINAL LANGUAGE LAW".split())
+NEVER_SPEAK: frozenset[str] = _words("GPE LOC DATE TIME MONEY PERCENT QUANTITY ORDINAL "
+                                        "CARDINAL LANGUAGE LAW")
 # A pronoun's kind: who it can refer to.
 PRONOUNS: dict[str, str] = {
     "he": "m", "him": "m", "she": "f", "her": "f", "it": "org", "they": "plural",
@@ -204,8 +205,7 @@ PRONOUNS: dict[str, str] = {
 }
 
 # Capitalised titles and ranks before a name: the role, not the name ("Det Ch Supt Caroline Haines").
-RANKS: frozenset[str] = frozenset(
-    "Det Ch Supt Insp Sgt PC DC DS DI DCI PCSO Detective Inspector Superintendent Chief "
+RANKS: frozenset[str] = _words("Det Ch Supt Insp Sgt PC DC DS DI DCI PCSO Detective Inspector Superintendent Chief "
     "Constable Sergeant Commander Commissioner Cllr Councillor Judge Justice Captain Capt Col "
     "Colonel Gen General Lt Lieutenant President Senator Governor Director Chairman Chairwoman "
     "Secretary Minister MP MEP MSP Chancellor Leader Mayor Editor Manager Coach Executive Officer "
@@ -214,4 +214,4 @@ RANKS: frozenset[str] = frozenset(
     "Foreign Home Health Education Defence Culture Environment Trade Transport Shadow Deputy "
     "Lib Dem Labour Tory Conservative Liberal Democrat Republican Democratic Senior Vice Boss "
     "Striker Midfielder Defender Goalkeeper Skipper Former Ex Chelsea Secretary-General "
-    "Attorney Commons Lords Party Chief-Executive".split())
+    "Attorney Commons Lords Party Chief-Executive")

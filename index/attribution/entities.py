@@ -17,7 +17,16 @@ import re
 from dataclasses import dataclass, field
 
 from index.attribution.data import (
-    FEMALE_NAMES, FEMALE_WORDS, HONORIFICS, KEEP_TITLES, MALE_NAMES, MALE_WORDS, NOT_FIRST_NAMES, OUTLET_WORDS, PAPER_FIRST, PAPER_LAST,
+    FEMALE_NAMES,
+    FEMALE_WORDS,
+    HONORIFICS,
+    KEEP_TITLES,
+    MALE_NAMES,
+    MALE_WORDS,
+    NOT_FIRST_NAMES,
+    OUTLET_WORDS,
+    PAPER_FIRST,
+    PAPER_LAST,
     RANKS,
 )
 

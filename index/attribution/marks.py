@@ -44,7 +44,7 @@ def _opens(text: str, i: int) -> bool:
     return (before.isspace() or before in "([{—–-:") and not after.isspace()
 
 
-_SPEECH_WORD = re.compile(r"\b(?:%s)\b" % "|".join(sorted(SPEECH_FORMS, key=len, reverse=True)))
+_SPEECH_WORD = re.compile(r"\b(?:{})\b".format("|".join(sorted(SPEECH_FORMS, key=len, reverse=True))))
 
 
 def _attribution_cut(text: str, start: int, nxt: int) -> int | None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from index.models import Paragraph, Quote, Story
 from index.attribution import extract_quotes, match_speaker, speaker_for, speaker_index
+from index.models import Paragraph, Quote, Story
 
 STORY_FILE = Path(__file__).resolve().parents[2] / "stories" / "met-police-safer-schools-officers.txt"
 
@@ -275,7 +275,7 @@ def test_bundled_story_every_direct_quote_and_speaker(bundled: tuple[Story, list
     got = [(q.speaker, q.paragraphs) for q in directs]
     want = [(speaker, paras) for _, speaker, paras in EXPECTED]
     assert got == want
-    for (fragment, _, _), q in zip(EXPECTED, directs):
+    for (fragment, _, _), q in zip(EXPECTED, directs, strict=True):
         assert q.text.startswith(fragment) or q.text == fragment
 
 
