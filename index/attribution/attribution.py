@@ -20,7 +20,6 @@ reads the narrative around the quote (long quotes are a placeholder, ``marks.mas
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,10 +54,12 @@ _SPEECH_WORD = re.compile(r"\b(?:{})\b".format("|".join(sorted(SPEECH_FORMS, key
                           re.IGNORECASE)
 _LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed|named|called)"
                            r"\s*[\"“]?$", re.IGNORECASE)
-PARSE_ALL = bool(os.environ.get("ATTRIBUTION_PARSE_ALL"))
-UNNAMED_ANY = not os.environ.get("ATTRIBUTION_NO_UNNAMED_ANY")
-CONTEXT = not os.environ.get("ATTRIBUTION_NO_CONTEXT")
-COLON = not os.environ.get("ATTRIBUTION_NO_COLON")
+
+# Parse the sentence before each quote or speech verb: pronoun antecedents (train right speaker
+# 0.841 -> 0.864, dev 0.819 -> 0.842, for 40% more parsed words).
+CONTEXT = True
+# '- Blackburn boss Mark Hughes: "..."': the subject before a colon (train 0.834 -> 0.864).
+COLON = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -146,8 +147,6 @@ def split_story(story: Story) -> tuple[list[Sent], list[Segment]]:
 
 def needs_parse(sent: Sent) -> bool:
     """Only sentences with a quote mark or a speech verb (or "according to") are parsed."""
-    if PARSE_ALL:
-        return not sent.quote_only
     if sent.quote_only:
         return False
     return bool(sent.segs) or bool(_SPEECH_WORD.search(sent.mtext)) or "ccording to" in sent.mtext
@@ -423,13 +422,12 @@ class Reader:
                         lemma in PERSON_HEADS or lemma in ORG_HEADS or lemma in GROUP_HEADS):
                     ent.descriptions.append(desc)
                 return Said(ent, "", desc)
-        if UNNAMED_ANY or lemma in PERSON_HEADS or lemma in GROUP_HEADS or \
-                tok.lower_ in GROUP_HEADS or lemma in ORG_HEADS:
-            said = Said(self.registry.unnamed(text), "", text)
-            if det in ("a", "an") and lemma in PERSON_HEADS:
-                self.pending.append(said)
-            return said
-        return Said(None)
+        # Any other common noun is an unnamed speaker ("officials", "a survey", "critics"):
+        # keeping only agent-like nouns was measured worse (train right speaker 0.864 -> 0.855).
+        said = Said(self.registry.unnamed(text), "", text)
+        if det in ("a", "an") and lemma in PERSON_HEADS:
+            self.pending.append(said)  # "a headteacher has warned" ... named in the next sentence
+        return said
 
     def _proxy(self, tok: Token, sent: Sent, spans: dict[int, Span], text: str) -> Said:
         """ "a spokesman for X", "a Tesco spokesman": X speaks, the noun is the role."""
