@@ -608,3 +608,33 @@ def test_a_spokesman_for_a_person_speaks_for_himself_not_as_that_person() -> Non
     )
     assert who(qs, "process going on") == "Tony Blair's official spokesman"
     assert who(qs, "sound and they are fair") == "Tony Blair"
+
+
+# --- the model's checksums ---------------------------------------------------------------------
+
+
+def test_a_changed_model_file_is_refused(tmp_path) -> None:
+    import shutil
+
+    from index.attribution.model import ModelError, model_dir, verify
+
+    verify(model_dir())  # the installed model is the pinned one
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir(), copy)
+    weights = next(copy.glob("*/ner/model"))
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ModelError, match="sha256"):
+        verify(copy)
+    weights.unlink()
+    with pytest.raises(ModelError, match="missing"):
+        verify(copy)
+
+
+def test_the_query_path_never_imports_spacy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, index.search, index.quote_check, bot.answer; "
+            "print('spacy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
