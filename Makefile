@@ -7,9 +7,9 @@ Q ?= Who called the decision catastrophic?
 STORY := stories/met-police-safer-schools-officers.txt
 # The shared annotation folder: ../shared beside the repository unless STORYDESK_SHARED says otherwise.
 SHARED ?= $(or $(STORYDESK_SHARED),../shared)
-LINTED := index bot evaluation bench
+LINTED := index bot evaluation bench training
 
-.PHONY: ask test lint install index eval eval-heldout serve bench clean
+.PHONY: ask test lint install index eval eval-heldout eval-test train serve bench clean
 
 install: $(STAMP)
 
@@ -42,6 +42,16 @@ eval: index
 eval-heldout: $(STAMP)
 	$(BIN)/storydesk eval --shared $(SHARED) eval/heldout/questions-a.jsonl eval/heldout/questions-b.jsonl eval/heldout/quotes-a.jsonl eval/heldout/quotes-b.jsonl
 	$(BIN)/storydesk eval --shared $(SHARED) eval/heldout/questions-c.jsonl eval/heldout/questions-d.jsonl eval/heldout/questions-story.jsonl eval/heldout/quotes-c.jsonl eval/heldout/quotes-d.jsonl
+
+# The frozen test splits (eval/README.md): scored once per stop, never trained or tuned on.
+eval-test: $(STAMP)
+	$(BIN)/storydesk eval --shared $(SHARED) eval/reader/test/questions-story.jsonl eval/reader/test/questions-w1.jsonl eval/reader/test/questions-w2.jsonl eval/reader/test/questions-w3.jsonl eval/reader/test/questions-w4.jsonl
+	$(BIN)/python -m evaluation.attribution_eval --gold eval/quotes/test/quotes-u1.jsonl eval/quotes/test/quotes-u2.jsonl
+
+# The reader's weights (index/weights/reader/), from eval/reader/train and dev; seeded, one thread,
+# so the same files give the same weights (about 30 minutes on 2 cores). `make ask/test` never train.
+train: $(STAMP)
+	STORYDESK_SHARED=$(SHARED) $(BIN)/python -m training.reader --epochs 2 --lr 2e-4
 
 serve: index
 	$(BIN)/storydesk serve

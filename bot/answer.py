@@ -50,6 +50,7 @@ class Answer:
                     "story": h.story,
                     "headline": h.headline,
                     "paragraph": h.paragraph,
+                    "paragraphs": list(h.paragraphs),
                     "text": h.text,
                     "excerpt": h.excerpt,
                     "speaker": h.speaker or None,

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from index.attribution import extract_quotes, speaker_for
 from index.embed import Embedder
 from index.ingest import IngestError
 from index.models import Quote, Story
-from index.attribution import extract_quotes, speaker_for
 from index.store import Store, StoryRecord, Unit
 from index.text import sentences
 

@@ -72,7 +72,9 @@ class Hit:
     """One ranked piece of evidence: a paragraph of a story and the verbatim excerpt that answers.
 
     ``paragraph`` is 1-based; 0 means the line above the body that carries the byline (the
-    standfirst when the story has one), the answer to "Who wrote this?".
+    standfirst when the story has one), the answer to "Who wrote this?". When the answering
+    sentence needs the one before it and that one ends the previous paragraph, ``first_paragraph``
+    is that paragraph: ``text`` and ``excerpt`` then run across both (a blank line between).
     """
 
     story: str
@@ -84,10 +86,18 @@ class Hit:
     speaker: str = ""
     role: str = ""
     url: str = ""
+    first_paragraph: int = 0
+
+    @property
+    def paragraphs(self) -> tuple[int, ...]:
+        """Every paragraph the excerpt is in."""
+        return (self.first_paragraph, self.paragraph) if self.first_paragraph else (self.paragraph,)
 
     @property
     def citation(self) -> str:
-        """Where the excerpt is: "¶N", or "byline" for paragraph 0 (the byline/standfirst line)."""
+        """Where the excerpt is: "¶N", "¶N–¶N+1" across two, or "byline" for paragraph 0."""
+        if self.first_paragraph:
+            return f"¶{self.first_paragraph}–¶{self.paragraph}"
         return f"¶{self.paragraph}" if self.paragraph else "byline"
 
 

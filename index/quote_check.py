@@ -22,8 +22,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
-from index.models import Quote, Story
 from index.attribution import speaker_for
+from index.models import Quote, Story
 from index.text import fold_marks, fold_marks_with_offsets
 from index.validate import content_words
 

@@ -1,0 +1,198 @@
+"""Stage 3, the reader: a cross-encoder that reads the question and each shortlisted passage together.
+
+A passage is a sentence with what a reader needs to judge it: who said it (from attribution), the
+sentence before it (even across a paragraph break, so "he" and "the deal" have their names) and
+the headline. The model is all-MiniLM-L6-v2's first layers with a linear head on the mean of its
+token states, fine-tuned by
+``make train`` (``training/reader.py``) on question -> gold-sentence data written by annotators
+who never saw this code; its probability ranks the answers and decides answerability.
+
+It runs on ``transformers`` directly (as :mod:`index.embed` does): sentence-transformers'
+``CrossEncoder`` adds nothing here but import time. The word-embedding matrix is the base model's,
+frozen in training, so the committed file holds only what training changed (fp16 safetensors);
+both files' sha256 are checked before loading. Linear layers are quantised to int8 at load
+(``torch.ao.quantization.quantize_dynamic``): about twice as fast on this CPU, and the same path
+is what training's evaluation measures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.embed import ModelError, package_model_dir, verify_weights
+from index.search.state import SearchState
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "reader"
+WEIGHTS_FILE = "reader.safetensors"
+CARD_FILE = "reader.json"
+FROZEN = "bert.embeddings.word_embeddings.weight"  # taken from the base model at load
+
+
+def passage(state: SearchState, row: int, *, context: bool = True) -> str:
+    """The text the reader sees for sentence ``row``: the sentence first, then its context.
+
+    ``context=False`` leaves out the sentence before: search compares the two readings to tell
+    whether an answer needs that sentence shown beside it.
+    """
+    unit = state.snap.units[row]
+    parts = [state.unit_text[row]]
+    if unit.speaker:
+        parts.append(f"said by {unit.speaker}")
+    prev = int(state.unit_prev[row])
+    if prev >= 0 and context:
+        parts.append(state.unit_text[prev])
+    parts.append(state.stories[unit.story].headline)
+    return " | ".join(parts)
+
+
+@dataclass(frozen=True)
+class ReaderCard:
+    """What ``make train`` recorded beside the weights (``reader.json``)."""
+
+    sha256: str
+    layers: int
+    max_length: int
+    threshold: float  # below this probability the best passage does not answer
+    candidates_story: int  # passages read for a story-scoped question
+    candidates_archive: int  # and for an archive-wide one
+
+    @classmethod
+    def read(cls, folder: Path) -> ReaderCard:
+        try:
+            raw = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+            return cls(**{k: raw[k] for k in cls.__dataclass_fields__})
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"The reader's card {folder / CARD_FILE} is missing or unreadable ({exc}); "
+                             "rebuild it with `make train`.") from exc
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _model_class():
+    """The reader's network: the base encoder (no pooler) and a linear head on its mean-pooled
+    tokens. Mean pooling, not [CLS]: the base was trained to mean-pool, and its [CLS] state and
+    pooler are near-constant, so a [CLS] head did not learn (loss stayed at log n)."""
+    import torch
+    from transformers import BertModel
+
+    class ReaderModel(torch.nn.Module):
+        def __init__(self, bert: BertModel):
+            super().__init__()
+            self.bert = bert
+            self.head = torch.nn.Linear(bert.config.hidden_size, 1)
+            # The first-stage score enters as a prior the cross-encoder corrects: an undertrained
+            # reader then ranks like the shortlist instead of at random (cosine 0.6 -> logit 0).
+            self.prior_weight = torch.nn.Parameter(torch.tensor(10.0))
+            self.bias = torch.nn.Parameter(torch.tensor(-6.0))
+            torch.nn.init.zeros_(self.head.weight)
+            torch.nn.init.zeros_(self.head.bias)
+
+        def forward(self, input_ids, attention_mask, token_type_ids=None, prior=None):
+            tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                               token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return self.head(pooled)[:, 0] + self.prior_weight * prior + self.bias
+
+    return ReaderModel
+
+
+def _config(layers: int, base: Path):
+    from transformers import BertConfig
+
+    config = BertConfig.from_pretrained(str(base), local_files_only=True)
+    config.num_hidden_layers = layers
+    return config
+
+
+def build_model(layers: int, base_dir: Path | None = None):
+    """The base model's first ``layers`` layers with a fresh head (what training starts from)."""
+    from transformers import BertModel
+
+    base = base_dir or package_model_dir()
+    bert = BertModel.from_pretrained(str(base), config=_config(layers, base), add_pooling_layer=False,
+                                     local_files_only=True)
+    return _model_class()(bert)
+
+
+class Reader:
+    """Scores (question, passage) pairs with the trained cross-encoder. Thread-safe."""
+
+    def __init__(self, tokenizer, model, card: ReaderCard):
+        self._tokenizer = tokenizer
+        self._model = model
+        self.card = card
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, folder: Path | None = None, *, quantise: bool = True,
+             word_embeddings=None) -> Reader:
+        """Verify and load the committed reader (or the one in ``folder``) on the CPU.
+
+        ``word_embeddings`` is the base model's matrix when the caller has it loaded already
+        (:meth:`index.embed.Embedder.word_embeddings`): shared, not copied, it saves 45 MB.
+        """
+        import torch
+        from safetensors.torch import load_file
+        from transformers import AutoTokenizer, BertModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()  # the head is loaded from our file, not the base
+        folder = Path(folder) if folder else WEIGHTS_DIR
+        card = ReaderCard.read(folder)
+        weights = folder / WEIGHTS_FILE
+        if not weights.is_file():
+            raise ModelError(f"Reader weights not found at {weights}; rebuild them with `make train`.")
+        actual = _sha256(weights)
+        if actual != card.sha256:
+            raise ModelError(f"Reader weights at {weights} have sha256 {actual}, expected {card.sha256} "
+                             f"({folder / CARD_FILE}). Refusing to load a different or corrupted reader.")
+        base = package_model_dir()
+        if word_embeddings is None:
+            verify_weights(base)
+            word_embeddings = load_file(str(base / "model.safetensors"))["embeddings.word_embeddings.weight"]
+        model = _model_class()(BertModel(_config(card.layers, base), add_pooling_layer=False))
+        state = {k: v.float() for k, v in load_file(str(weights)).items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or set(missing) - {FROZEN, "bert.embeddings.position_ids"}:
+            raise ModelError(f"Reader weights at {weights} do not fit a {card.layers}-layer reader "
+                             f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}).")
+        model.bert.embeddings.word_embeddings.weight = torch.nn.Parameter(word_embeddings, requires_grad=False)
+        model.eval()
+        if quantise:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
+                                                               inplace=True)
+        tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+        return cls(tokenizer, model, card)
+
+    def score(self, question: str, passages: list[str], prior: np.ndarray) -> np.ndarray:
+        """Probability that each passage answers ``question``, against "none of them".
+
+        ``prior`` is each passage's first-stage score (:mod:`.candidates`).
+        """
+        import torch
+
+        if not passages:
+            return np.zeros(0, dtype=np.float32)
+        features = self._tokenizer([question] * len(passages), passages, padding=True,
+                                   truncation=True, max_length=self.card.max_length,
+                                   return_tensors="pt")
+        with self._lock, torch.inference_mode():
+            logits = self._model(**features, prior=torch.as_tensor(prior, dtype=torch.float32))
+        return torch.sigmoid(logits).numpy().astype(np.float32)

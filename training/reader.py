@@ -1,0 +1,208 @@
+"""``make train``: fine-tune the reader (cross-encoder) and write its weights and card.
+
+    python -m training.reader            # train on eval/reader/train, calibrate on eval/reader/dev
+    python -m training.reader --out DIR  # write elsewhere (experiments); default index/weights/reader
+
+Seeded and deterministic on the CPU: the same files give the same weights. The test split
+(``eval/reader/test``) is never read here. Steps:
+
+1. index the stories of the train and dev questions (the same pipeline search uses);
+2. shortlist each train question's passages as search would, label them by the gold spans;
+3. train all-MiniLM-L6-v2's first ``--layers`` layers with a linear head on mean-pooled tokens, a listwise loss
+   per question (its passages and "none of them"), word embeddings frozen (so only the rest is saved);
+4. on dev, through the same int8 path search uses: pick the decline threshold (most negatives
+   declined with at most 5% of answerable questions declined) and report hit@1 per shortlist size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from index.embed import Embedder
+from index.search.reader import CARD_FILE, FROZEN, WEIGHTS_DIR, WEIGHTS_FILE, Reader, _sha256, build_model
+from training.data import REPO, Example, build_index, examples, read_questions, shortlist_recall
+
+SEED = 20261201
+TRAIN_DIR = REPO / "eval" / "reader" / "train"
+DEV_DIR = REPO / "eval" / "reader" / "dev"
+MAX_DECLINED = 0.05  # share of answerable dev questions the threshold may decline
+
+
+Group = tuple[str, list[str], list[float], list[float]]  # question, passages, priors, labels
+
+
+def groups(exs: list[Example], negatives: int) -> list[Group]:
+    """Per question: its positives and its ``negatives`` best-ranked negatives."""
+    out = []
+    for e in exs:
+        pos = [i for i, y in enumerate(e.labels) if y]
+        neg = [i for i, y in enumerate(e.labels) if not y][:negatives]
+        keep = pos + neg
+        if keep:
+            out.append((e.question, [e.passages[i] for i in keep], [e.priors[i] for i in keep],
+                        [e.labels[i] for i in keep]))
+    return out
+
+
+def listwise_loss(logits, labels):
+    """-log P(the right choice) among the passages and "none of them" (a fixed logit of 0).
+
+    For an answerable question the right choice is any positive passage; for an unanswerable one
+    it is "none". Ranking and answerability come from one objective, and a sigmoid of a logit
+    reads as the passage against "none" (pointwise BCE with 10% positives collapsed to a constant
+    in the first run).
+    """
+    import torch
+
+    scores = torch.cat([logits.new_zeros(1), logits])
+    log_p = scores - torch.logsumexp(scores, dim=0)
+    positive = labels > 0
+    if positive.any():
+        return -torch.logsumexp(log_p[1:][positive], dim=0)
+    return -log_p[0]
+
+
+def train(data: list[Group], layers: int, epochs: int, max_length: int,
+          per_step: int, lr: float):
+    import torch
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    from index.embed import package_model_dir
+
+    torch.manual_seed(SEED)
+    torch.use_deterministic_algorithms(True)
+    model = build_model(layers)
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    tokenizer = AutoTokenizer.from_pretrained(str(package_model_dir()), local_files_only=True)
+    params = [p for p in model.parameters() if p.requires_grad]
+    head = [*model.head.parameters(), model.prior_weight, model.bias]
+    body = [p for p in params if all(p is not h for h in head)]
+    # The head starts from nothing: it learns faster than the pretrained layers under it.
+    optimiser = torch.optim.AdamW([{"params": body, "lr": lr}, {"params": head, "lr": lr * 20}],
+                                  weight_decay=0.01)
+    steps = epochs * ((len(data) + per_step - 1) // per_step)
+    schedule = get_linear_schedule_with_warmup(optimiser, int(0.1 * steps), steps)
+    model.train()
+    step, started, recent = 0, time.time(), []
+    for epoch in range(epochs):
+        order = list(range(len(data)))
+        random.Random(SEED + epoch).shuffle(order)
+        for a in range(0, len(order), per_step):
+            chunk = [data[i] for i in order[a:a + per_step]]
+            questions = [q for q, passages, _, _ in chunk for _ in passages]
+            features = tokenizer(questions, [p for _, passages, _, _ in chunk for p in passages], padding=True,
+                                 truncation=True, max_length=max_length, return_tensors="pt")
+            prior = torch.tensor([x for _, _, priors, _ in chunk for x in priors], dtype=torch.float32)
+            logits = model(**features, prior=prior)
+            loss, at = logits.new_zeros(()), 0
+            for _, passages, _, labels in chunk:
+                loss = loss + listwise_loss(logits[at:at + len(passages)], torch.tensor(labels))
+                at += len(passages)
+            loss = loss / len(chunk)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimiser.step()
+            schedule.step()
+            optimiser.zero_grad()
+            step += 1
+            recent.append(loss.item())
+            if step % 25 == 0:
+                print(f"  epoch {epoch + 1} step {step}/{steps} loss {np.mean(recent):.3f} "
+                      f"({time.time() - started:.0f} s)", flush=True)
+                recent = []
+    model.eval()
+    return model
+
+
+def save(model, folder: Path) -> str:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").half().contiguous() for k, v in model.state_dict().items() if k != FROZEN}
+    state.pop("bert.embeddings.position_ids", None)
+    save_file(state, str(folder / WEIGHTS_FILE))
+    return _sha256(folder / WEIGHTS_FILE)
+
+
+def calibrate(reader: Reader, dev: list[Example]) -> dict:
+    """Threshold and per-shortlist-size hit@1 on dev, scored by the int8 reader search uses."""
+    scored = [(e, reader.score(e.question, list(e.passages), np.array(e.priors))) for e in dev]
+    answerable = [(e, p) for e, p in scored if e.answerable]
+    negatives = [(e, p) for e, p in scored if not e.answerable]
+    sizes = {}
+    for n in (4, 6, 8, 10, 12, 16, 20):
+        hits = [e.labels[int(np.argmax(p[:n]))] if len(p) else 0.0 for e, p in answerable]
+        sizes[n] = round(float(np.mean(hits)), 3) if hits else 0.0
+    best_answerable = np.sort([float(p.max()) if len(p) else 0.0 for _, p in answerable])
+    k = int(np.floor(MAX_DECLINED * len(best_answerable)))
+    threshold = float(best_answerable[k]) if len(best_answerable) else 0.5
+    threshold = float(np.nextafter(threshold, -1.0))  # the k-th answerable question itself stays found
+    declined = float(np.mean([float(p.max()) < threshold if len(p) else 1.0 for _, p in negatives])) \
+        if negatives else 0.0
+    first_stage = float(np.mean([e.labels[0] if e.labels else 0.0 for e, _ in answerable])) if answerable else 0.0
+    return {"threshold": threshold, "dev_hit@1_by_candidates": sizes,
+            "dev_first_stage_hit@1": round(first_stage, 3),
+            "dev_negatives_declined": round(declined, 3),
+            "dev_answerable_declined": round(k / max(len(best_answerable), 1), 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.reader", description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--negatives", type=int, default=7, help="hardest negatives per question")
+    p.add_argument("--shortlist", type=int, default=20, help="passages shortlisted per question")
+    p.add_argument("--max-length", type=int, default=96)
+    p.add_argument("--per-step", type=int, default=2, help="questions per optimiser step")
+    p.add_argument("--limit", type=int, default=0, help="train on the first N questions only (smoke runs)")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--candidates-story", type=int, default=8)
+    p.add_argument("--candidates-archive", type=int, default=12)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is faster on a busy machine)")
+    p.add_argument("--index", type=Path, help="keep the training index here and reuse it (experiments)")
+    args = p.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    started = time.time()
+    train_q = read_questions(list(TRAIN_DIR.glob("*.jsonl")))
+    dev_q = read_questions(list(DEV_DIR.glob("*.jsonl")))
+    embedder = Embedder.load()
+    with tempfile.TemporaryDirectory(prefix="storydesk-train-") as tmp:
+        state = build_index(train_q + dev_q, args.index or Path(tmp), embedder)
+        train_ex = examples(train_q, state, embedder, args.shortlist, add_missing_gold=True)
+        dev_ex = examples(dev_q, state, embedder, 20, add_missing_gold=False)
+    print(f"train: {len(train_q)} questions over {len({q['story'] for q in train_q})} stories; "
+          f"dev: {len(dev_q)} over {len({q['story'] for q in dev_q})}; "
+          f"dev shortlist recall@20 {shortlist_recall(dev_ex):.3f} ({time.time() - started:.0f} s)", flush=True)
+    data = groups(train_ex[: args.limit] if args.limit else train_ex, args.negatives)
+    print(f"training on {len(data)} questions, {sum(len(g[1]) for g in data)} passages", flush=True)
+    model = train(data, args.layers, args.epochs, args.max_length, args.per_step, args.lr)
+    trained = time.time() - started
+    sha = save(model, args.out)
+    card = {"sha256": sha, "layers": args.layers, "max_length": args.max_length, "threshold": 0.5,
+            "candidates_story": args.candidates_story, "candidates_archive": args.candidates_archive}
+    (args.out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    found = calibrate(Reader.load(args.out), dev_ex)
+    card["threshold"] = found.pop("threshold")
+    card["training"] = {
+        "seed": SEED, "epochs": args.epochs, "negatives": args.negatives, "lr": args.lr,
+        "per_step": args.per_step, "train_questions": len(data),
+        "dev_questions": len(dev_q), "seconds": round(trained), **found,
+    }
+    (args.out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(card, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
