@@ -1,7 +1,7 @@
 """Part ``query``: warm, in-process question latency, story-scoped and archive-wide, vs the plain pipeline.
 
-storydesk: :meth:`index.search.Searcher.search` (encode, dense + BM25, speaker routing, excerpts,
-answerability). Plain: encode the question, ``IndexFlatIP`` top-3 over the same paragraphs (the
+storydesk: :meth:`index.search.Searcher.search` (encode, dense + BM25 shortlist, the trained
+reader over the best passages, answerability). Goals: the reader's budget from issue #12. Plain: encode the question, ``IndexFlatIP`` top-3 over the same paragraphs (the
 story's own paragraphs for scoped questions; every paragraph for archive-wide ones).
 """
 
@@ -71,8 +71,8 @@ def run(quick: bool, results: Results) -> list[Row]:
         "query_archive_paragraphs": int(everything.shape[0]),
     })
     rows = []
-    for name, ours, plain, goal in [("story-scoped", scoped, plain_scoped, "p50 <= 15 ms"),
-                                    ("archive-wide", archive, plain_archive, "p50 <= 30 ms")]:
+    for name, ours, plain, goal in [("story-scoped", scoped, plain_scoped, "p50 <= 30 ms"),
+                                    ("archive-wide", archive, plain_archive, "p50 <= 60 ms")]:
         for pct in (50, 95, 99):
             rows.append(Row("query", f"{name} p{pct} ({len(pairs)} questions)", percentile(ours, pct), "ms",
                             percentile(plain, pct), goal if pct == 50 else ""))
