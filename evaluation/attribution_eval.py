@@ -34,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from evaluation.quote_eval import contains_quote
 from index.models import Paragraph, Quote, Story
 from index.text import fold
 
@@ -69,16 +70,6 @@ def names_speaker(system_speaker: str, gold: dict, system_role: str = "") -> boo
     return bool((_content(system_speaker) | _content(system_role)) & pool)
 
 
-def _contains(system_text: str, gold_text: str) -> bool:
-    """A system quote contains the gold quote, or is a 4+ word part of it."""
-    s, g = fold(system_text), fold(gold_text)
-    if not s or not g:
-        return False
-    if f" {g} " in f" {s} ":
-        return True
-    return len(s.split()) >= 4 and f" {s} " in f" {g} "
-
-
 def _overlaps(system_text: str, gold_text: str) -> bool:
     """The system clause covers at least half the gold clause's words."""
     g = fold(gold_text).split()
@@ -99,7 +90,7 @@ def score(gold: Sequence[dict], system: Sequence[Quote]) -> dict:
         types = ("all", g.get("speaker_type") or "person")
         quotes = by_story.get(g["story"], [])
         if kind == "direct":
-            cands = [q for q in quotes if _contains(q.text, g["quote"])]
+            cands = [q for q in quotes if contains_quote(q.text, g["quote"])]
         else:
             cands = [q for q in quotes if q.kind == "indirect" and _overlaps(q.text, g["quote"])]
         hit, right = bool(cands), any(names_speaker(q.speaker, g, q.role) for q in cands)
@@ -120,10 +111,10 @@ def score(gold: Sequence[dict], system: Sequence[Quote]) -> dict:
             continue
         counts["all"]["system"] += 1
         counts["all"]["correct"] += any(
-            _contains(q.text, g["quote"]) and names_speaker(q.speaker, g, q.role)
+            contains_quote(q.text, g["quote"]) and names_speaker(q.speaker, g, q.role)
             for g in golds[q.story])
         counts["all"]["correct_plain"] += any(
-            _contains(q.text, g["quote"]) and names_speaker(q.speaker, g) for g in golds[q.story])
+            contains_quote(q.text, g["quote"]) and names_speaker(q.speaker, g) for g in golds[q.story])
     return {t: dict(c) for t, c in counts.items()}
 
 
@@ -190,7 +181,7 @@ def explain(gold: Sequence[dict], quotes: Sequence[Quote]) -> None:
     for g in gold:
         kind = g.get("kind", "direct")
         if kind == "direct":
-            cands = [q for q in quotes if _contains(q.text, g["quote"])]
+            cands = [q for q in quotes if contains_quote(q.text, g["quote"])]
         else:
             cands = [q for q in quotes if q.kind == "indirect" and _overlaps(q.text, g["quote"])]
         tag = "D" if kind == "direct" else "I"
@@ -202,7 +193,7 @@ def explain(gold: Sequence[dict], quotes: Sequence[Quote]) -> None:
     directs = [g for g in gold if g.get("kind", "direct") == "direct"]
     for q in quotes:
         if q.kind == "direct" and len(q.text.split()) >= 4 and not any(
-                _contains(q.text, g["quote"]) and names_speaker(q.speaker, g, q.role) for g in directs):
+                contains_quote(q.text, g["quote"]) and names_speaker(q.speaker, g, q.role) for g in directs):
             print(f"  D EXTRA {q.speaker}: {q.text[:90]}")
 
 

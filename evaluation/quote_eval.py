@@ -40,7 +40,7 @@ def _names_speaker(system_speaker: str, gold: dict) -> bool:
     return said in names
 
 
-def _matches(system_text: str, gold_text: str) -> bool:
+def contains_quote(system_text: str, gold_text: str) -> bool:
     """A system quote contains the gold quote, or is a 4+ word part of it."""
     s, g = normalise(system_text), normalise(gold_text)
     if not s or not g:
@@ -61,7 +61,7 @@ def score_quotes(gold: list[dict], system: list[Quote]) -> dict:
         by_story.setdefault(q.story, []).append(q)
     found = found_speaker = 0
     for g in gold:
-        cands = [q for q in by_story.get(g["story"], []) if _matches(q.text, g["quote"])]
+        cands = [q for q in by_story.get(g["story"], []) if contains_quote(q.text, g["quote"])]
         if cands:
             found += 1
         if any(_names_speaker(q.speaker, g) for q in cands):
@@ -74,7 +74,7 @@ def score_quotes(gold: list[dict], system: list[Quote]) -> dict:
         if q.kind != "direct" or len(q.text.split()) < 4:
             continue
         counted += 1
-        if any(_matches(q.text, g["quote"]) and _names_speaker(q.speaker, g)
+        if any(contains_quote(q.text, g["quote"]) and _names_speaker(q.speaker, g)
                for g in golds_by_story.get(q.story, [])):
             correct += 1
     n = len(gold)
@@ -145,14 +145,14 @@ def main(argv: Sequence[str] = ()) -> int:
 def _explain(gold: list[dict], quotes: list[Quote]) -> None:
     """Print misses and wrong speakers for one story."""
     for g in gold:
-        cands = [q for q in quotes if _matches(q.text, g["quote"])]
+        cands = [q for q in quotes if contains_quote(q.text, g["quote"])]
         if not cands:
             print(f"    MISS  {g['speaker']}: {g['quote'][:70]}")
         elif not any(_names_speaker(q.speaker, g) for q in cands):
             print(f"    WRONG {g['speaker']} -> {cands[0].speaker}: {g['quote'][:60]}")
     for q in quotes:
         if q.kind == "direct" and len(q.text.split()) >= 4 and not any(
-            _matches(q.text, g["quote"]) and _names_speaker(q.speaker, g) for g in gold
+            contains_quote(q.text, g["quote"]) and _names_speaker(q.speaker, g) for g in gold
         ):
             print(f"    EXTRA {q.speaker}: {q.text[:70]}")
 
