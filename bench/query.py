@@ -1,8 +1,9 @@
 """Part ``query``: warm, in-process question latency, story-scoped and archive-wide, vs the plain pipeline.
 
 storydesk: :meth:`index.search.Searcher.search` (encode, dense + BM25 shortlist, the trained
-reader over the best passages, answerability). Goals: the reader's budget from issue #12. Plain: encode the question, ``IndexFlatIP`` top-3 over the same paragraphs (the
-story's own paragraphs for scoped questions; every paragraph for archive-wide ones).
+reader over the best passages, answerability); the goals are the reader's budget from issue #12.
+Plain: encode the question, ``IndexFlatIP`` top-3 over the same paragraphs (the story's own
+paragraphs for scoped questions; every paragraph for archive-wide ones).
 """
 
 from __future__ import annotations
