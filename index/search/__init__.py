@@ -25,7 +25,7 @@ import numpy as np
 from index.embed import Embedder
 from index.models import Hit, Quote, SearchResult, Story
 from index.search.answerability import Verdict, decide
-from index.search.candidates import shortlist
+from index.search.candidates import Shortlist, shortlist
 from index.search.question import Question, analyse
 from index.search.reader import Reader, passage
 from index.search.state import SearchState, build_state
@@ -91,7 +91,7 @@ class Searcher:
         card = reader.card
         n = card.candidates_story if story is not None else card.candidates_archive
         q_vec = self.embedder.encode([text])[0]
-        short = shortlist(state, asked, q_vec, story, n)
+        short = _read_set(state, shortlist(state, asked, q_vec, story, max(n, 4 * k)), n, max(k, 1))
         probs = reader.score(text, [passage(state, int(r)) for r in short.rows], short.scores)
         hits, hit_rows = _hits(state, short.rows, probs, max(k, 1))
         best = float(probs.max()) if len(probs) else 0.0
@@ -133,6 +133,22 @@ class Searcher:
         n = card.candidates_story if story is not None else card.candidates_archive
         short = shortlist(state, question, self.embedder.encode([question.text])[0], story, n)
         return short.rows, self.reader.score(question.text, [passage(state, int(r)) for r in short.rows], short.scores)
+
+
+def _read_set(state: SearchState, short: Shortlist, n: int, k: int) -> Shortlist:
+    """The ``n`` best passages, and more in first-stage order until they cover ``k`` paragraphs
+    (four sentences may sit in two paragraphs, and an answer lists ``k`` paragraphs)."""
+    keep = list(range(min(n, len(short.rows))))
+    covered = {(state.snap.units[int(short.rows[i])].story, state.snap.units[int(short.rows[i])].paragraph)
+               for i in keep}
+    for i in range(len(keep), len(short.rows)):
+        if len(covered) >= k:
+            break
+        unit = state.snap.units[int(short.rows[i])]
+        if (unit.story, unit.paragraph) not in covered:
+            covered.add((unit.story, unit.paragraph))
+            keep.append(i)
+    return Shortlist(short.rows[keep], short.scores[keep])
 
 
 def _hits(state: SearchState, rows: np.ndarray, probs: np.ndarray, k: int) -> tuple[list[Hit], list[int]]:
