@@ -26,7 +26,7 @@ from index.embed import Embedder
 from index.models import Hit, Quote, SearchResult, Story
 from index.search.answerability import Verdict, decide
 from index.search.candidates import Shortlist, shortlist
-from index.search.question import Question, analyse
+from index.search.question import analyse
 from index.search.reader import Reader, passage
 from index.search.state import SearchState, build_state
 from index.store import Store
@@ -126,13 +126,6 @@ class Searcher:
         return replace(hit, first_paragraph=before.paragraph, text=f"{earlier}\n\n{text}",
                        excerpt=f"{earlier[before.start:]}\n\n{text[:unit.end]}")
 
-    def read(self, question: Question, story: str | None) -> tuple[np.ndarray, np.ndarray]:
-        """Shortlisted rows and the reader's probabilities, unranked (for training and evaluation)."""
-        state = self.state()
-        card = self.reader.card
-        n = card.candidates_story if story is not None else card.candidates_archive
-        short = shortlist(state, question, self.embedder.encode([question.text])[0], story, n)
-        return short.rows, self.reader.score(question.text, [passage(state, int(r)) for r in short.rows], short.scores)
 
 
 def _read_set(state: SearchState, short: Shortlist, n: int, k: int) -> Shortlist:

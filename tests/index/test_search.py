@@ -464,3 +464,13 @@ def test_a_reader_with_another_checksum_is_refused(tmp_path):
     (folder / CARD_FILE).write_text("{}")
     with pytest.raises(ModelError, match="make train"):
         Reader.load(folder)
+
+
+def test_an_answer_across_a_paragraph_break_cites_both_paragraphs():
+    from index.models import Hit
+
+    hit = Hit("deal", "Telecoms firms in talks", 3, "The talks are at an early stage.\n\nThe deal ...",
+              "The talks are at an early stage.\n\nThe deal ...", 0.9, first_paragraph=2)
+    assert hit.citation == "¶2–¶3" and hit.paragraphs == (2, 3)
+    one = Hit("deal", "Telecoms firms in talks", 3, "The deal ...", "The deal ...", 0.9)
+    assert one.citation == "¶3" and one.paragraphs == (3,)
