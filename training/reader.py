@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embed import Embedder
-from index.search.reader import CARD_FILE, FROZEN, WEIGHTS_DIR, WEIGHTS_FILE, Reader, _sha256, build_model
+from index.search.reader import CARD_FILE, FROZEN, WEIGHTS_DIR, WEIGHTS_FILE, Reader, build_model, sha256_of
 from training.data import REPO, Example, build_index, examples, read_questions, shortlist_recall
 
 SEED = 20261201
@@ -128,7 +128,7 @@ def save(model, folder: Path) -> str:
     state = {k: v.detach().to("cpu").half().contiguous() for k, v in model.state_dict().items() if k != FROZEN}
     state.pop("bert.embeddings.position_ids", None)
     save_file(state, str(folder / WEIGHTS_FILE))
-    return _sha256(folder / WEIGHTS_FILE)
+    return sha256_of(folder / WEIGHTS_FILE)
 
 
 def calibrate(reader: Reader, dev: list[Example]) -> dict:

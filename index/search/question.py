@@ -16,14 +16,14 @@ from bm25s.stopwords import STOPWORDS_EN
 
 from index.search.patterns import ASKS_WHAT_X_SAID, BYLINE_QUESTION, DESCRIPTION_START, NAME_RUN, NOT_NAMES
 
-_STEMMER = Stemmer.Stemmer("english")
+STEMMER = Stemmer.Stemmer("english")
 _STOPWORDS = frozenset(STOPWORDS_EN)
 _TOKEN = re.compile(r"(?u)\b\w+\b")
 
 
 def lexical_tokens(text: str) -> list[str]:
     """bm25s's tokenisation (its pattern, English stopwords, Snowball stems) for one text."""
-    return _STEMMER.stemWords([w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS])
+    return STEMMER.stemWords([w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS])
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ class ReaderCard:
                              "rebuild it with `make train`.") from exc
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -157,7 +157,7 @@ class Reader:
         weights = folder / WEIGHTS_FILE
         if not weights.is_file():
             raise ModelError(f"Reader weights not found at {weights}; rebuild them with `make train`.")
-        actual = _sha256(weights)
+        actual = sha256_of(weights)
         if actual != card.sha256:
             raise ModelError(f"Reader weights at {weights} have sha256 {actual}, expected {card.sha256} "
                              f"({folder / CARD_FILE}). Refusing to load a different or corrupted reader.")

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import sparse
 
 from index.models import Quote, Story
-from index.search.question import _STEMMER
+from index.search.question import STEMMER
 from index.store import Snapshot
 from index.text import word_set
 
@@ -77,7 +77,7 @@ def build_state(snap: Snapshot) -> SearchState:
     bm25 = None
     if texts:
         corpus = bm25s.tokenize(texts, token_pattern=TOKEN_PATTERN, stopwords="en",
-                                stemmer=_STEMMER, show_progress=False)
+                                stemmer=STEMMER, show_progress=False)
         vocab = dict(corpus.vocab)
         # Which sentence has which token, as a sparse matrix: story-scoped BM25 is one slice of it.
         columns = [np.unique(np.asarray(ids, dtype=np.int64)) for ids in corpus.ids]
