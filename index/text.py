@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pysbd
+from bm25s.stopwords import STOPWORDS_EN
 
+# English stop words as bm25s drops them: what a question's content words are counted without.
+STOPWORDS = frozenset(STOPWORDS_EN)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _MARKS = str.maketrans({
     "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‹": "'", "›": "'", "‘": "'", "’": "'",

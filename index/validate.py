@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from bm25s.stopwords import STOPWORDS_EN
-
-from index.text import words
+from index.text import STOPWORDS, words
 
 MAX_QUESTION_CHARS = 1000
 # A quote check compares the words with every paragraph; a quote is a sentence or two. Past
@@ -21,7 +19,6 @@ MAX_CHECK_WORDS = 60
 MAX_CHECK_CHARS = 600
 MAX_K = 20
 
-_STOPWORDS = frozenset(STOPWORDS_EN)
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 
 
@@ -43,7 +40,7 @@ def without_control_characters(text: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that say what it is about (stopwords dropped)."""
-    return [w for w in words(text) if w not in _STOPWORDS]
+    return [w for w in words(text) if w not in STOPWORDS]
 
 
 def validate_question(question: str) -> str:

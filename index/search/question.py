@@ -12,18 +12,17 @@ import re
 from dataclasses import dataclass
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 
 from index.search.patterns import ASKS_WHAT_X_SAID, BYLINE_QUESTION, DESCRIPTION_START, NAME_RUN, NOT_NAMES
+from index.text import STOPWORDS
 
 STEMMER = Stemmer.Stemmer("english")
-_STOPWORDS = frozenset(STOPWORDS_EN)
 _TOKEN = re.compile(r"(?u)\b\w+\b")
 
 
 def lexical_tokens(text: str) -> list[str]:
     """bm25s's tokenisation (its pattern, English stopwords, Snowball stems) for one text."""
-    return STEMMER.stemWords([w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS])
+    return STEMMER.stemWords([w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS])
 
 
 @dataclass(frozen=True)
