@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
+
+if TYPE_CHECKING:
+    from index.fetch import FetchPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INDEX = PROJECT_ROOT / "var" / "index"
@@ -51,6 +55,11 @@ class Settings:
     # The shared annotation folder (corpus/, eval/) that `storydesk eval` reads: ../shared beside
     # the repository unless STORYDESK_SHARED says otherwise.
     shared_dir: Path = DEFAULT_SHARED
+    # --- adding stories from links and following feeds (issue #14) ---
+    # Hosts that may resolve to private or loopback addresses (an intranet CMS; tests' 127.0.0.1).
+    fetch_allow_hosts: frozenset[str] = frozenset()
+    # Minutes between polls of each followed feed by `storydesk serve`.
+    follow_minutes: float = 10.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -80,4 +89,12 @@ class Settings:
             max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or 1_000_000),
             answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
             shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
+            fetch_allow_hosts=frozenset(h.lower() for h in _csv(env("STORYDESK_FETCH_ALLOW_HOSTS", ""))),
+            follow_minutes=float(env("STORYDESK_FOLLOW_MINUTES", "") or 10.0),
         )
+
+    def fetch_policy(self) -> FetchPolicy:
+        """The limits for fetching pages and feeds (index/ never reads settings itself)."""
+        from index.fetch import FetchPolicy
+
+        return FetchPolicy(allow_hosts=self.fetch_allow_hosts)

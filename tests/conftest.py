@@ -56,3 +56,16 @@ def desk(bundled_index, embedder) -> Desk:
 def fresh_index(tmp_path) -> Path:
     """An empty index folder for tests that write."""
     return tmp_path / "index"
+
+
+# --- a loopback web site for adding stories from links and following feeds (issue #14) ---
+
+
+@pytest.fixture(scope="session")
+def site():
+    """A real HTTP server on 127.0.0.1; tests put pages and feeds in ``site.routes``."""
+    from site_stub import Site
+
+    running = Site().start()
+    yield running
+    running.stop()
