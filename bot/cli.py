@@ -21,6 +21,8 @@ from index.validate import MAX_K, QuestionError, validate_check_words, validate_
 
 if TYPE_CHECKING:
     from bot.answer import Desk
+    from bot.progress import IngestProgress
+    from index.models import Story
 
 log = logging.getLogger("storydesk")
 
@@ -65,50 +67,127 @@ def _same_ids(paths: list[Path], story_id: str | None) -> dict[str, list[Path]]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.progress import IngestProgress, IngestSummary
     from index.embed import Embedder
+    from index.fetch import FetchError
     from index.indexer import ingest
     from index.ingest import IngestError, discover, load_story
+    from index.pages import desk_links, outcome
     from index.store import Store
 
     settings = _settings(args)
     store = Store.open(settings.index_dir)
     if args.if_empty and store.list_stories():
         return 0
+    links = [a for a in args.paths if _is_link(a)]
     try:
+        files = [Path(a) for a in args.paths if not _is_link(a)]
         # The same file named twice (or found twice through a folder) is one story.
-        paths = list(dict.fromkeys(p.resolve() for p in discover(args.paths)))
-        if args.id and len(paths) != 1:
-            return _fail("--id names one story: give exactly one file with it")
+        paths = list(dict.fromkeys(p.resolve() for p in discover(files))) if files else []
+        if args.id and len(paths) + len(links) != 1:
+            return _fail("--id names one story: give exactly one file or link with it")
+        if args.url and links:
+            return _fail("--url is for files: a link's story keeps the page's own address")
         # Before any file is read or the model loads: two files would each replace the other.
         same = _same_ids(paths, args.id)
         if same:
             sid, found = next(iter(same.items()))
             return _fail(f"story id {sid!r} would come from {len(found)} files ({', '.join(map(str, found))}); "
                          "rename one, or ingest it on its own with --id")
+        progress = IngestProgress(sys.stdout)
+        progress.phase("reading", len(paths) + len(links))
         stories, errors = [], []
         for path in paths:
             try:
                 stories.append(load_story(path, story_id=args.id, url=args.url or ""))
             except IngestError as exc:
                 errors.append(str(exc))
+            progress.step(str(path))
+        taken = {**desk_links(store), **{s.id: s.url for s in stories}}
+        skipped = 0
+        for link in links:
+            try:
+                read, failures = _read_link(link, settings, args.id, taken, progress)
+                stories.extend(read)
+                skipped += len(failures)
+                for failure in failures:
+                    print(f"skipped: {without_control_characters(failure)}", file=sys.stderr)
+            except (FetchError, IngestError) as exc:
+                errors.append(f"{link}: {exc}")
+            progress.step(link)
     except IngestError as exc:
         return _fail(str(exc))
     if errors:
+        progress.close()
         for e in errors:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {without_control_characters(e)}", file=sys.stderr)
         if not args.skip_bad:
-            print("Nothing was ingested (fix the files above, or pass --skip-bad).", file=sys.stderr)
+            print("Nothing was ingested (fix the files or links above, or pass --skip-bad).", file=sys.stderr)
             return 2
     if not stories:
+        progress.close()
         return _fail("no readable stories to ingest")
     embedder = Embedder.load(settings.model_dir)
+    summary = IngestSummary(failed=len(errors) + skipped)
+    # In slices, so the bar moves while the model works; few enough that each write stays cheap.
+    step = max(16, len(stories) // 20)
+    progress.phase("indexing", len(stories))
     try:
-        report = ingest(store, embedder, stories)
+        for i in range(0, len(stories), step):
+            chunk = stories[i : i + step]
+            report = ingest(store, embedder, chunk)
+            for story in chunk:
+                kind = outcome(report, story.id)
+                setattr(summary, kind, getattr(summary, kind) + 1)
+            progress.step(chunk[-1].id, len(chunk))
     except IngestError as exc:
+        progress.close()
         return _fail(str(exc))
-    print(f"Indexed {len(report.added)} new, {len(report.replaced)} replaced, "
-          f"{len(report.unchanged)} unchanged into {settings.index_dir}")
+    summary.seconds = progress.close()
+    print(summary.line(settings.index_dir))
     return 2 if errors else 0
+
+
+# --- links and feeds (issue #14) -----------------------------------------------------------
+
+
+def _is_link(arg: str) -> bool:
+    return arg.lower().startswith(("http://", "https://"))
+
+
+def _read_link(link: str, settings: Settings, story_id: str | None, taken: dict[str, str],
+               progress: IngestProgress) -> tuple[list[Story], list[str]]:
+    """The stories behind ``link``: one for an article page; one per article for an RSS or Atom feed.
+
+    A feed's articles that cannot be read are skipped and returned as messages (one paywalled page
+    must not hold back the rest); a page or feed that cannot be read raises.
+    """
+    from index.feeds import parse_feed
+    from index.fetch import FEED_TYPES, HTML_TYPES, FetchError, fetch
+    from index.ingest import IngestError
+    from index.pages import load_page, story_from_page
+
+    policy = settings.fetch_policy()
+    page = fetch(link, policy, accept=HTML_TYPES + FEED_TYPES)
+    if page.content_type not in FEED_TYPES:
+        story = story_from_page(page, story_id=story_id, taken=taken)
+        taken[story.id] = story.url
+        return [story], []
+    if story_id:
+        raise IngestError("--id names one story, and this link is a feed of many")
+    feed = parse_feed(page)
+    progress.grow(len(feed.entries))
+    stories: dict[str, Story] = {}
+    failures: list[str] = []
+    for entry in feed.entries:
+        try:
+            story = load_page(entry.link, policy, taken=taken)
+            taken[story.id] = story.url
+            stories.setdefault(story.id, story)  # two entries for one canonical page are one story
+        except (FetchError, IngestError) as exc:
+            failures.append(f"{entry.link}: {exc}")
+        progress.step(entry.link)
+    return list(stories.values()), failures
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -262,9 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = command("ingest", cmd_ingest, "Index story files (.txt, .md, .html) or folders of them.")
-    p.add_argument("paths", nargs="+", type=Path)
-    p.add_argument("--id", help="story id (default: the file name without its suffix)")
+    p = command("ingest", cmd_ingest,
+                "Index story files (.txt, .md, .html), folders of them, web pages and RSS/Atom feeds (links).")
+    p.add_argument("paths", nargs="+", metavar="PATH_OR_URL")
+    p.add_argument("--id", help="story id (default: the file name without its suffix, or read off the link)")
     p.add_argument("--url", help="the story's web address, shown as a link in replies")
     p.add_argument("--if-empty", action="store_true", help="do nothing if the index has stories")
     p.add_argument("--skip-bad", action="store_true", help="ingest the good files even if some fail")

@@ -231,7 +231,8 @@ def _page(url: httpx.URL, response: httpx.Response, policy: FetchPolicy, accept:
         raise BadStatus(f"the server answered HTTP {response.status_code} for {url}")
     kind = _content_type(response)
     if kind not in accept:
-        wanted = "an HTML page" if accept == HTML_TYPES else "one of " + ", ".join(accept)
+        wanted = " or ".join(name for types, name in ((HTML_TYPES, "an HTML page"), (FEED_TYPES, "an RSS or Atom feed"))
+                             if set(types) & set(accept))
         raise WrongType(f"the link is {kind or 'of no declared type'}, not {wanted}")
     body = _read_capped(response, policy, deadline)
     return Page(str(url), kind, body, response.charset_encoding, **validators)
