@@ -21,6 +21,7 @@ from index.validate import MAX_K, QuestionError, validate_check_words, validate_
 
 if TYPE_CHECKING:
     from bot.answer import Desk
+    from bot.follows import FollowedFeed
     from bot.progress import IngestProgress
     from index.models import Story
 
@@ -328,6 +329,45 @@ def cmd_discord(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_follow(args: argparse.Namespace) -> int:
+    from bot.follows import Follows, follow_feed
+
+    settings = _settings(args)
+    follows = Follows.in_folder(settings.index_dir)
+    if args.list:
+        feeds = follows.list()
+        if not feeds:
+            print("No feeds followed. Follow one with: storydesk follow URL")
+        for followed in feeds:
+            _show(f"{followed.url}  {followed.title or '(untitled)'}  {_feed_status(followed)}")
+        return 0
+    if args.remove:
+        if not follows.remove(args.remove):
+            return _fail(f"not following {args.remove}; `storydesk follow --list` shows what is followed")
+        _show(f"Stopped following {args.remove} (its stories stay on the desk)")
+        return 0
+    if not args.url:
+        return _fail("give a feed URL to follow, or --list, or --remove URL")
+    try:
+        feed, new = follow_feed(follows, args.url, settings.fetch_policy())
+    except ValueError as exc:  # FetchError, FeedError, FollowError: each says why
+        return _fail(f"{args.url}: {exc}")
+    _show(f"{'Following' if new else 'Already following'} {feed.title or feed.url} ({len(feed.entries)} articles now); "
+          f"storydesk serve checks it every {settings.follow_minutes:g} minutes. "
+          f"To add its articles at once: storydesk ingest {feed.url}")
+    return 0
+
+
+def _feed_status(feed: FollowedFeed) -> str:
+    import time
+
+    if feed.failures:
+        return f"failing ({feed.failures} in a row): {feed.last_error}"
+    if not feed.checked_at:
+        return "not checked yet"
+    return f"ok, checked {round((time.time() - feed.checked_at) / 60)} min ago"
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -382,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the shared folder (default: $STORYDESK_SHARED, else ../shared beside the repository)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("-v", "--verbose", action="store_true", help="print each miss")
+
+    p = command("follow", cmd_follow, "Follow an RSS or Atom feed: `storydesk serve` adds its new articles.")
+    p.add_argument("url", nargs="?", help="the feed's address")
+    p.add_argument("--list", action="store_true", help="list followed feeds and how their last poll went")
+    p.add_argument("--remove", metavar="URL", help="stop following this feed")
 
     p = command("serve", cmd_serve, "Run the chat bot (Socket Mode if SLACK_APP_TOKEN, else HTTP).")
     p.add_argument("--http", action="store_true", help="force HTTP mode")

@@ -17,7 +17,7 @@ import gc
 import hashlib
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
@@ -32,6 +32,9 @@ from bot.discord_app import discord_routes
 from bot.http_guard import Rejected, check_slack_body, decode_text, read_body, slack_signature_ok
 from bot.settings import Settings
 from bot.slack_app import RedactSecrets, SlackSurface, build_surface
+
+if TYPE_CHECKING:
+    from bot.poller import FeedPoller
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +90,23 @@ def _health(desk: Any) -> dict[str, Any]:
         return {"ready": False, "error": type(exc).__name__}
 
 
-def health_route(desk: Any) -> Route:
-    """``GET /healthz``: index and model readiness, 200 or 503."""
+def _feeds_health(poller: FeedPoller | None) -> dict[str, Any]:
+    """Followed feeds and the failing ones; a feed's trouble is reported, never a reason for 503."""
+    if poller is None:
+        return {}
+    try:
+        return {"feeds": poller.health()}
+    except Exception as exc:  # the follows file unreadable: say so in the report
+        log.warning("feed health failed: %s: %s", type(exc).__name__, str(exc)[:200])
+        return {"feeds": {"error": type(exc).__name__}}
+
+
+def health_route(desk: Any, poller: FeedPoller | None = None) -> Route:
+    """``GET /healthz``: index and model readiness, 200 or 503; with feeds followed, how their polls go."""
 
     async def healthz(_: Request) -> Response:
         report = await run_in_threadpool(_health, desk)
+        report.update(await run_in_threadpool(_feeds_health, poller))
         return JSONResponse(report, status_code=200 if report.get("ready") else 503)
 
     return Route("/healthz", healthz, methods=["GET"])
@@ -110,13 +125,14 @@ def create_http_app(
     bindings: Bindings | None = None,
     *,
     surface: SlackSurface | None = None,
+    poller: FeedPoller | None = None,
 ) -> Starlette:
     """The Starlette app for HTTP mode. ``app.state.slack`` holds the :class:`SlackSurface` (or None).
 
     Slack's route is mounted when a bot token is configured; Discord's when its public key is.
     """
     bindings = bindings or Bindings.in_folder(settings.index_dir)
-    routes: list[BaseRoute] = [health_route(desk)]
+    routes: list[BaseRoute] = [health_route(desk, poller)]
     if surface is None and settings.slack_bot_token:
         surface = build_surface(desk, settings, bindings)
     if surface is not None:
@@ -125,12 +141,13 @@ def create_http_app(
     app = Starlette(routes=routes)
     app.state.slack = surface
     app.state.desk = desk
+    app.state.poller = poller
     return app
 
 
-def create_health_app(desk: Any) -> Starlette:
+def create_health_app(desk: Any, poller: FeedPoller | None = None) -> Starlette:
     """Just ``/healthz``: what Socket Mode serves on ``STORYDESK_HEALTH_PORT``."""
-    return Starlette(routes=[health_route(desk)])
+    return Starlette(routes=[health_route(desk, poller)])
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -151,6 +168,7 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
     readable message when the configuration cannot work (e.g. no signing secret for HTTP mode).
     """
     from bot.answer import Desk  # imported here: loading it pulls in the model stack
+    from bot.poller import start_poller
 
     _configure_logging(settings)
     host = host or settings.host
@@ -170,9 +188,17 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
     gc.freeze()
     bindings = Bindings.in_folder(settings.index_dir)
     log.info("desk ready: %s", _health(desk))
+    poller = start_poller(desk, settings)  # followed feeds, polled in the background
+    try:
+        _serve(desk, settings, bindings, poller, socket_mode=socket_mode, host=host, port=port)
+    finally:
+        poller.stop()
 
+
+def _serve(desk: Any, settings: Settings, bindings: Bindings, poller: FeedPoller, *, socket_mode: bool,
+           host: str, port: int) -> None:
     if not socket_mode:
-        app = create_http_app(desk, settings, bindings)
+        app = create_http_app(desk, settings, bindings, poller=poller)
         log.info("storydesk listening on http://%s:%d (POST /slack/events, GET /healthz)", host, port)
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
         if app.state.slack is not None:
@@ -183,7 +209,7 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
 
     surface = build_surface(desk, settings, bindings)
     health = uvicorn.Server(
-        uvicorn.Config(create_health_app(desk), host=host, port=settings.health_port, log_level="warning")
+        uvicorn.Config(create_health_app(desk, poller), host=host, port=settings.health_port, log_level="warning")
     )
     threading.Thread(target=health.run, name="storydesk-health", daemon=True).start()
     log.info("storydesk in Socket Mode; /healthz on http://%s:%d", host, settings.health_port)
