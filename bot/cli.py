@@ -331,6 +331,7 @@ def cmd_discord(args: argparse.Namespace) -> int:
 
 def cmd_follow(args: argparse.Namespace) -> int:
     from bot.follows import Follows, follow_feed
+    from bot.story_links import count
 
     settings = _settings(args)
     follows = Follows.in_folder(settings.index_dir)
@@ -352,7 +353,8 @@ def cmd_follow(args: argparse.Namespace) -> int:
         feed, new = follow_feed(follows, args.url, settings.fetch_policy())
     except ValueError as exc:  # FetchError, FeedError, FollowError: each says why
         return _fail(f"{args.url}: {exc}")
-    _show(f"{'Following' if new else 'Already following'} {feed.title or feed.url} ({len(feed.entries)} articles now); "
+    articles = count(len(feed.entries), "article")
+    _show(f"{'Following' if new else 'Already following'} {feed.title or feed.url} ({articles} now); "
           f"storydesk serve checks it every {settings.follow_minutes:g} minutes. "
           f"To add its articles at once: storydesk ingest {feed.url}")
     return 0
