@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from bot import commands
 from bot.answer import Answer
 from index.models import Hit, Quote, StoryInfo
 
@@ -57,22 +58,31 @@ _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
 
 
 class QuotesLike(Protocol):
-    """What ``Desk.quotes`` returns (``bot.answer.QuotesAnswer``)."""
+    """What ``Desk.quotes`` returns (``bot.answer.QuotesAnswer``); read-only, as frozen dataclasses are."""
 
-    found: bool
-    message: str
-    quotes: Sequence[Quote]
+    @property
+    def found(self) -> bool: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def quotes(self) -> Sequence[Quote]: ...
 
 
 class CheckLike(Protocol):
     """What ``Desk.check`` returns (``index.quote_check.QuoteCheck``)."""
 
-    verdict: str
-    story: str
-    paragraph: int
-    speaker: str
-    matched: str  # the story's own words, verbatim
-    differences: Sequence[str]
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def story(self) -> str: ...
+    @property
+    def paragraph(self) -> int: ...
+    @property
+    def speaker(self) -> str: ...
+    @property
+    def matched(self) -> str: ...  # the story's own words, verbatim
+    @property
+    def differences(self) -> Sequence[str]: ...
 
 
 # --- text helpers -----------------------------------------------------------------------------
@@ -352,22 +362,54 @@ def render_bound(story: StoryInfo | str) -> Message:
     return message(f"This channel now follows **{fit(name, 500)}**. Questions here search that story only.")
 
 
-HELP_TEXT = (
-    "**storydesk** answers questions about a news story with cited, verbatim excerpts.\n"
-    "`/story ask question:` ask a question (only you see the answer; set `public: True` to post it)\n"
-    "`/story quotes name:` who said what, optionally for one speaker\n"
-    "`/story check words:` are these words in the story verbatim?\n"
-    "`/story stories` the stories storydesk knows\n"
-    "`/story use story:` make this channel ask about one story"
-)
+def _usage_line(spec: commands.CommandSpec) -> str:
+    typed = f"{spec.name} {spec.arg}:" if spec.arg else spec.name
+    return f"`/story {typed}` {escape_markdown(spec.summary)}"
 
 
-def render_help() -> Message:
-    """Usage, for ``/story help``."""
-    return message(HELP_TEXT)
+def render_help(specs: Sequence[commands.CommandSpec] = commands.COMMANDS) -> Message:
+    """Usage, for ``/story help``: one line per listed command."""
+    lines = ["**storydesk** answers questions about a news story with cited, verbatim excerpts."]
+    lines += [_usage_line(spec) for spec in specs if spec.listed]
+    lines.append("Only you see answers; set `public: True` to post one in the channel.")
+    return message("\n".join(lines))
+
+
+_CODE_SPAN = re.compile(r"(`[^`\n]*`)")
+
+
+def render_notice(text: str) -> Message:
+    """A short reply written by storydesk (:mod:`bot.commands` notices): code spans kept as they
+    are (they hold user input, shown literally), everything else escaped."""
+    parts = _CODE_SPAN.split(trim(text, 1500))
+    return message("".join(p if i % 2 else escape_markdown(p) for i, p in enumerate(parts)))
 
 
 def render_error(text: str, *, ref: str | None = None) -> Message:
     """A short visible error; ``ref`` ties it to the traceback in the log."""
     suffix = f" (ref `{ref}`)" if ref else ""
     return message(fit(text, 1500) + suffix)
+
+
+def render_result(result: commands.Result) -> Message:
+    """The message for a :mod:`bot.commands` result."""
+    match result:
+        case commands.AnswerResult(answer, stories):
+            return render_answer(answer, stories=stories)
+        case commands.Usage(specs):
+            return render_help(specs)
+        case commands.StoryList(stories, bound):
+            return render_stories(stories, bound=bound)
+        case commands.Bound(None, _):
+            return message("This channel now searches all stories.")
+        case commands.Bound(str() as story_id, info):
+            return render_bound(info or story_id)
+        case commands.QuotesResult(quotes, speaker):
+            return render_quotes(quotes, speaker=speaker)
+        case commands.CheckResult(check, words):
+            return render_check(words, check)
+        case commands.Done(text) | commands.Notice(text):
+            return render_notice(text)
+        case commands.Failure(ref):
+            return render_error("Sorry, something went wrong answering that.", ref=ref)
+    raise TypeError(f"no Discord rendering for {type(result).__name__}")

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot import commands
 from bot.answer import Answer
 from index.models import Hit, Quote, StoryInfo
 
@@ -352,23 +353,21 @@ def render_check(result: Any, words: str) -> Message:
     return _message(f"{icon} {label} “{cut(words, 200)}”", blocks)
 
 
-HELP_TEXT = """*storydesk* answers questions about a story with verbatim, cited excerpts.
-• `/story <question>`: answered privately, with a button to share it in the channel
-• `@storydesk <question>`: answered in a thread; follow-ups in the thread stay on the same story
-• `/story quotes [name]`: who is quoted, or everything one person said
-• `/story check "words"`: is this quote really in the story, word for word?
-• `/story stories`: the stories on the desk
-• `/story use <story-id>`: make this channel search one story (`/story use all` to undo)
-You can also ask in a direct message."""
+def _usage_line(spec: commands.CommandSpec) -> str:
+    typed = spec.usage if spec.name == commands.DEFAULT_COMMAND else f"{spec.name} {spec.usage}".strip()
+    return f"• `/story {typed}`: {spec.summary}"
 
 
-def render_help() -> Message:
-    """Usage, for ``/story``, ``/story help`` and empty mentions."""
+def render_help(specs: Sequence[commands.CommandSpec] = commands.COMMANDS) -> Message:
+    """Usage, for ``/story``, ``/story help`` and empty mentions: one line per listed command."""
+    lines = ["*storydesk* answers questions about a story with verbatim, cited excerpts."]
+    lines += [_usage_line(spec) for spec in specs if spec.listed]
+    lines.append("Answers to `/story` are private, with a button to share them in the channel. "
+                 "`@storydesk <question>` answers in a thread (follow-ups there stay on the same story); "
+                 "you can also ask in a direct message.")
     example = "_Try:_ `/story Who called the decision catastrophic?`"
-    return _message("storydesk: /story <question>, /story quotes, /story check, /story stories", [
-        _section(HELP_TEXT),
-        _context(example),
-    ])
+    fallback = "storydesk: " + ", ".join(f"/story {s.name}" for s in specs if s.listed)
+    return _message(fallback, [_section("\n".join(lines)), _context(example)])
 
 
 def render_notice(text: str) -> Message:
@@ -376,13 +375,33 @@ def render_notice(text: str) -> Message:
     return _message(text, [_section(fit(text, SECTION_LIMIT))])
 
 
-def render_unknown_story(story_id: str) -> Message:
-    """The reply to ``/story use`` with an id that is not on the desk."""
-    text = f"There is no story `{fit(story_id, 200)}` on the desk. `/story stories` lists them."
-    return _message(f"There is no story {story_id} on the desk.", [_section(text)])
-
-
 def render_error(ref: str) -> Message:
     """What the user sees when something failed: a short apology with the log reference."""
     text = f"Something went wrong (ref {ref}). Please try again; if it keeps happening, tell the desk editor the ref."
     return _message(text, [_section(f":warning: {escape(text)}")])
+
+
+# --------------------------------------------------------------------------- command results
+
+
+def render_result(result: commands.Result, *, share: bool = False, shown: int = SHOWN_HITS, more: bool = True,
+                  shared_by: str = "") -> Message:
+    """The message for a :mod:`bot.commands` result; the options apply to answers."""
+    match result:
+        case commands.AnswerResult(answer, stories):
+            return render_answer(answer, stories=stories, share=share, shown=shown, more=more, shared_by=shared_by)
+        case commands.Usage(specs):
+            return render_help(specs)
+        case commands.StoryList(stories, bound):
+            return render_stories(stories, bound=bound)
+        case commands.Bound(story_id, info):
+            return render_binding(info, story_id)
+        case commands.QuotesResult(quotes, _):
+            return render_quotes(quotes)
+        case commands.CheckResult(check, words):
+            return render_check(check, words)
+        case commands.Done(text) | commands.Notice(text):
+            return render_notice(text)
+        case commands.Failure(ref):
+            return render_error(ref)
+    raise TypeError(f"no Slack rendering for {type(result).__name__}")

@@ -482,7 +482,8 @@ def test_bindings_resolve_thread_then_channel_and_persist(tmp_path):
 
 
 def test_parse_command():
-    from bot.slack_app import Command, from_slack, parse_command
+    from bot.commands import Command, parse_command
+    from bot.slack_app import from_slack
 
     assert parse_command("") == Command("help")
     assert parse_command("stories") == Command("stories")
