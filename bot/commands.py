@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.answer import Answer, QuotesAnswer
 from bot.bindings import Bindings
+from bot.feedback import CHOICES, FeedbackStore, UnknownAnswer
 from index.models import StoryInfo
 from index.validate import QuestionError, validate_check_words
 
@@ -94,10 +95,20 @@ class Usage:
 
 @dataclass(frozen=True)
 class AnswerResult:
-    """A question's answer; ``stories`` is what the desk covers, for a not-found answer to name."""
+    """A question's answer; ``stories`` is what the desk covers, for a not-found answer to name;
+    ``answer_id`` is what its feedback buttons carry (None: no feedback store, no buttons)."""
 
     answer: Answer
     stories: tuple[StoryInfo, ...] = ()
+    answer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Voted:
+    """A vote was recorded. After 👎 (``choice == "down"``) the voter is asked what was wrong."""
+
+    answer_id: str
+    choice: str
 
 
 @dataclass(frozen=True)
@@ -148,7 +159,7 @@ class Failure:
     ref: str
 
 
-Result = Usage | AnswerResult | StoryList | Bound | QuotesResult | CheckResult | Done | Notice | Failure
+Result = Usage | AnswerResult | StoryList | Bound | QuotesResult | CheckResult | Voted | Done | Notice | Failure
 
 
 def is_private(result: Result) -> bool:
@@ -214,7 +225,21 @@ def _ask(commands: Commands, req: Request) -> Result:
     if req.thread and answer.found and answer.hits:
         # Follow-ups in this thread stay on the story that answered first.
         commands.bindings.remember_thread(req.thread, answer.story or answer.hits[0].story)
-    return AnswerResult(answer, () if answer.found else tuple(desk.stories()))
+    store = commands.feedback
+    answer_id = store.remember(answer, req.surface) if store is not None else None
+    return AnswerResult(answer, () if answer.found else tuple(desk.stories()), answer_id)
+
+
+def _feedback(commands: Commands, req: Request) -> Result:
+    """A feedback button: ``arg`` is ``"<choice> <answer id>"``, as the renderers put it on buttons."""
+    choice, _, answer_id = req.arg.partition(" ")
+    if commands.feedback is None or choice not in CHOICES or not 0 < len(answer_id) <= 64 or not req.user:
+        return Notice("Sorry: that button no longer works. Ask the question again with `/story`.")
+    try:
+        vote = commands.feedback.record(answer_id, choice, surface=req.surface, user=req.user)
+    except UnknownAnswer:
+        return Notice("Sorry: storydesk no longer has that answer on record. Ask again to give feedback on it.")
+    return Voted(vote.answer_id, vote.choice)
 
 
 def _quotes(commands: Commands, req: Request) -> Result:
@@ -263,6 +288,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 usage="<story-id>", arg="story", arg_help="Story id, or 'all' to search every story",
                 arg_required=True, parse=_story_id, admin_only=True, visible=True),
     CommandSpec("help", "how to use storydesk", _help, aliases=("?", "-h", "--help", "usage")),
+    # Sent by the 👍 / 👎 buttons on answers, never typed.
+    CommandSpec("feedback", "rate an answer", _feedback, parse=lambda rest: None, listed=False),
 )
 
 _BY_NAME: dict[str, CommandSpec] = {
@@ -340,6 +367,8 @@ class Commands:
     bindings: Bindings
     # Who may run admin-only commands; empty means anyone (where the platform does not decide).
     admins: frozenset[str] = field(default_factory=frozenset)
+    # Where votes go; None: answers get no feedback buttons.
+    feedback: FeedbackStore | None = None
 
     def run(self, req: Request) -> Result:
         """The result of ``req``; never raises."""

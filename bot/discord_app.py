@@ -32,17 +32,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import commands
+from bot import commands, feedback
 from bot import render_discord as render
 from bot.bindings import Bindings
+from bot.feedback import FeedbackStore
 from bot.http_guard import Rejected, decode_text, loads_object, read_body
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Interaction types Discord sends, and the response types we answer with.
-PING, APPLICATION_COMMAND, AUTOCOMPLETE = 1, 2, 4
-PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, AUTOCOMPLETE_RESULT = 1, 4, 5, 8
+PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 1, 2, 3, 4
+PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT = 1, 4, 5, 7, 8
 EPHEMERAL = 1 << 6
 # Option types used by the /story command.
 SUB_COMMAND, STRING, BOOLEAN = 1, 3, 5
@@ -120,6 +121,7 @@ class Interaction:
     subcommand: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     focused: str | None = None  # the option being typed, for autocomplete
+    custom_id: str = ""  # the button clicked, for a message component
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Interaction:
@@ -141,6 +143,9 @@ class Interaction:
         if perms is not None and not (isinstance(perms, str) and perms.isdigit() and len(perms) <= 20):
             raise Rejected(400, "permissions is not a number string")
         channel = _mapping(payload.get("channel"), "channel")
+        custom_id = data.get("custom_id", "")
+        if not isinstance(custom_id, str) or len(custom_id) > 100:
+            raise Rejected(400, "custom_id is not a string of at most 100 characters")
         return cls(
             type=kind,
             id=str(payload.get("id", "")),
@@ -152,6 +157,7 @@ class Interaction:
             subcommand=str(sub.get("name", "")),
             options=options,
             focused=focused,
+            custom_id=custom_id,
         )
 
     @property
@@ -208,6 +214,17 @@ def run_interaction(cmds: commands.Commands, it: Interaction) -> Reply:
         return _error("Sorry, something went wrong answering that.", ref=ref)
 
 
+def run_component(cmds: commands.Commands, it: Interaction) -> tuple[Reply, bool]:
+    """The reply to a button click, and whether it replaces the message clicked (a reason after
+    👎 replaces the question that asked for it). A button storydesk did not make gets a notice."""
+    choice, _, answer_id = it.custom_id.removeprefix(render.FEEDBACK_PREFIX).partition(":")
+    if not it.custom_id.startswith(render.FEEDBACK_PREFIX):
+        choice = answer_id = ""
+    result = cmds.run(commands.Request("feedback", f"{choice} {answer_id}", surface="discord", user=it.user_id))
+    reply = Reply(render.render_result(result), error=commands.is_private(result))
+    return reply, choice in feedback.REASONS and not reply.error
+
+
 def autocomplete(cmds: commands.Commands, it: Interaction) -> list[dict[str, str]]:
     """Story choices matching what the user has typed so far (Discord shows up to 25)."""
     if it.focused != "story":
@@ -247,7 +264,8 @@ class DiscordEndpoint:
             raise ValueError("DISCORD_PUBLIC_KEY must be the 64-hex-digit key from the Developer Portal") from exc
         self.settings = settings
         # Discord's own permission bits decide admin rights here (Interaction.permissions).
-        self.commands = commands.Commands(desk, bindings)
+        self.commands = commands.Commands(
+            desk, bindings, feedback=FeedbackStore.in_folder(bindings.path.parent, settings.feedback_key))
         self.reply_within = reply_within
         self.clock = clock
         self.max_body = settings.max_body_bytes
@@ -275,6 +293,8 @@ class DiscordEndpoint:
             return JSONResponse({"type": AUTOCOMPLETE_RESULT, "data": {"choices": choices}})
         if it.type == APPLICATION_COMMAND:
             return await self._command(it)
+        if it.type == MESSAGE_COMPONENT:
+            return await self._component(it)
         return JSONResponse({"error": f"unsupported interaction type {it.type}"}, status_code=400)
 
     def _autocomplete(self, it: Interaction) -> list[dict[str, str]]:
@@ -286,6 +306,18 @@ class DiscordEndpoint:
             # Autocomplete has no message to show; an empty list is the visible "no match".
             log.exception("discord autocomplete failed")
             return []
+
+    async def _component(self, it: Interaction) -> Response:
+        """A 👍 / 👎 / reason click: recorded, and answered to the clicker alone."""
+        try:
+            reply, in_place = await asyncio.to_thread(run_component, self.commands, it)
+        except Exception:  # the store failed: still a private reply, never a 500
+            ref = commands.new_ref()
+            log.exception("discord: a feedback click failed ref=%s", ref)
+            reply, in_place = _error("Sorry, that feedback could not be recorded.", ref=ref), False
+        if in_place:
+            return JSONResponse({"type": UPDATE_MESSAGE, "data": reply.message})
+        return JSONResponse({"type": CHANNEL_MESSAGE, "data": dict(reply.message, flags=EPHEMERAL)})
 
     async def _command(self, it: Interaction) -> Response:
         work = asyncio.ensure_future(asyncio.to_thread(run_interaction, self.commands, it))

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot import commands
+from bot import commands, feedback
 from bot.answer import Answer
 from index.models import Hit, Quote, StoryInfo
 
@@ -35,6 +35,7 @@ QUESTION_LIMIT = 500  # the question is echoed, not the point of the message
 
 SHARE_ACTION = "storydesk_share"
 MORE_ACTION = "storydesk_more"
+FEEDBACK_ACTION_PREFIX = "storydesk_feedback_"  # + the choice: 👍 / 👎 and the reasons after 👎
 
 Message = dict[str, Any]
 Block = dict[str, Any]
@@ -212,13 +213,14 @@ def render_answer(
     more: bool = True,
     shared_by: str = "",
     stories: Sequence[StoryInfo] = (),
+    answer_id: str | None = None,
 ) -> Message:
     """An :class:`Answer` as a Slack message.
 
     The question (escaped), up to ``shown`` hits as quote blocks, a context line, and buttons:
     "More" when the answer holds further hits (and ``more``), "Share in channel" when ``share``.
     ``shared_by`` (a Slack user id) marks a shared copy. ``stories`` lets a not-found answer say
-    what the desk does cover.
+    what the desk does cover. With an ``answer_id``, 👍 / 👎 buttons ask readers whether it was right.
     """
     question = fit(answer.question, QUESTION_LIMIT)
     blocks: list[Block] = [_section(f"*Q:* {question}")]
@@ -235,8 +237,11 @@ def render_answer(
             lines = "\n".join(f"• {_link(s.url, s.headline or s.id)}" for s in covers[:10])
             blocks.append(_section(cut("*The desk covers:*\n" + lines, SECTION_LIMIT)))
         blocks.append(_context("Try asking what someone said or decided, or `/story quotes` to see who is quoted."))
+        buttons = _feedback_buttons(answer_id)
         if share:
-            blocks.append({"type": "actions", "elements": [_button("Share in channel", SHARE_ACTION, value)]})
+            buttons.append(_button("Share in channel", SHARE_ACTION, value))
+        if buttons:
+            blocks.append({"type": "actions", "elements": buttons})
         return _message(f"Q: {cut(answer.question, 200)} — {cut(message, 500)}", blocks)
 
     shown = max(1, min(shown, MAX_BLOCKS - 6))
@@ -251,7 +256,7 @@ def render_answer(
         context = f"Shared by {_mention(shared_by)} · " + context
     blocks.append(_context(context))
 
-    buttons: list[Block] = []
+    buttons = _feedback_buttons(answer_id)
     further = len(answer.hits) - len(hits)
     if more and further > 0:
         buttons.append(_button(f"More ({further})", MORE_ACTION, value))
@@ -262,6 +267,33 @@ def render_answer(
 
     fallback = f"Q: {cut(answer.question, 200)}\n" + "\n".join(_hit_fallback(h) for h in hits)
     return _message(fallback, blocks)
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def _feedback_button(text: str, choice: str, answer_id: str) -> Block:
+    """A vote button; its value is the ``feedback`` command's argument, checked when clicked."""
+    return _button(text, FEEDBACK_ACTION_PREFIX + choice, f"{choice} {answer_id}")
+
+
+def _feedback_buttons(answer_id: str | None) -> list[Block]:
+    if not answer_id:
+        return []
+    return [_feedback_button("👍", feedback.UP, answer_id), _feedback_button("👎", feedback.DOWN, answer_id)]
+
+
+def render_vote(choice: str, answer_id: str) -> Message:
+    """The voter's private reply: thanks, or (after 👎) one click to say what was wrong."""
+    if choice == feedback.DOWN:
+        buttons = [_feedback_button(label, reason, answer_id) for reason, label in feedback.REASONS.items()]
+        return _message("What was wrong with this answer?", [
+            _section("*What was wrong with this answer?* One click tells the desk."),
+            {"type": "actions", "elements": buttons},
+            _context("Your 👎 is recorded. Clicking another button changes it."),
+        ])
+    label = "👍" if choice == feedback.UP else f"“{feedback.REASONS.get(choice, choice)}”"
+    return render_notice(f"Thanks: your feedback ({label}) is recorded. Clicking again changes it.")
 
 
 # --------------------------------------------------------------------------- other replies
@@ -388,8 +420,11 @@ def render_result(result: commands.Result, *, share: bool = False, shown: int = 
                   shared_by: str = "") -> Message:
     """The message for a :mod:`bot.commands` result; the options apply to answers."""
     match result:
-        case commands.AnswerResult(answer, stories):
-            return render_answer(answer, stories=stories, share=share, shown=shown, more=more, shared_by=shared_by)
+        case commands.AnswerResult(answer, stories, answer_id):
+            return render_answer(answer, stories=stories, share=share, shown=shown, more=more, shared_by=shared_by,
+                                 answer_id=answer_id)
+        case commands.Voted(answer_id, choice):
+            return render_vote(choice, answer_id)
         case commands.Usage(specs):
             return render_help(specs)
         case commands.StoryList(stories, bound):

@@ -47,6 +47,7 @@ from slack_sdk.webhook import WebhookClient
 from bot import render_slack as render
 from bot.bindings import Bindings
 from bot.commands import Commands, Notice, Request, Result, is_private, new_ref, parse_command, spec_for
+from bot.feedback import FeedbackStore
 from bot.seen import SeenKeys
 from bot.settings import Settings
 
@@ -227,10 +228,10 @@ class SlackSurface:
 
     def __init__(self, desk: Any, bindings: Bindings, app: App, listener_pool: TrackedPool,
                  admins: frozenset[str] = frozenset(), seen: SeenKeys | None = None,
-                 answer_budget_s: float = 30.0) -> None:
+                 answer_budget_s: float = 30.0, feedback: FeedbackStore | None = None) -> None:
         self.desk = desk
         self.bindings = bindings
-        self.commands = Commands(desk, bindings, admins=admins)
+        self.commands = Commands(desk, bindings, admins=admins, feedback=feedback)
         self.app = app
         self.listener_pool = listener_pool
         self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
@@ -264,6 +265,7 @@ class SlackSurface:
         self.app.event("message")(self.on_message)
         self.app.action(render.SHARE_ACTION)(self.on_share)
         self.app.action(render.MORE_ACTION)(self.on_more)
+        self.app.action(re.compile("^" + re.escape(render.FEEDBACK_ACTION_PREFIX)))(self.on_feedback)
         self.app.error(self.on_error)
 
     # ------------------------------------------------------------------ middleware
@@ -333,6 +335,30 @@ class SlackSurface:
 
         request = self._button_request(action, body.get("user", {}).get("id", ""))
         self._submit(reply, request, reply_error, shown=render.MORE_HITS, share=private, more=False)
+
+    def on_feedback(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
+                    respond: Respond) -> None:
+        """👍 / 👎 on an answer, or a reason after 👎: recorded, and the voter alone answered.
+
+        A reason click replaces the question that asked for it; a vote gets a new private reply.
+        """
+        ack()
+        value = action.get("value")
+        user = (body.get("user") or {}).get("id", "")
+        req = Request("feedback", value if isinstance(value, str) else "", surface="slack",
+                      user=user if isinstance(user, str) else "")
+        in_place = str(action.get("action_id", "")).removeprefix(render.FEEDBACK_ACTION_PREFIX) not in ("up", "down")
+
+        def reply(message: Message) -> None:
+            if in_place:
+                _respond(respond, replace_original=True, **message)
+            else:
+                _respond(respond, response_type="ephemeral", replace_original=False, **message)
+
+        def reply_error(message: Message) -> None:
+            _respond(respond, response_type="ephemeral", replace_original=False, **message)
+
+        self._submit(reply, req, reply_error)
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Errors bolt caught outside :meth:`_submit` (e.g. a malformed payload): log with a ref."""
@@ -455,10 +481,12 @@ class SlackSurface:
         self.slow_pool.shutdown(wait=True)
         self.listener_pool.shutdown(wait=True)  # errors for expired answers are sent from here
         self._seen.close()
+        if self.commands.feedback is not None:
+            self.commands.feedback.close()
 
 
 def build_surface(desk: Any, settings: Settings, bindings: Bindings, *,
-                  client: WebClient | None = None) -> SlackSurface:
+                  client: WebClient | None = None, feedback: FeedbackStore | None = None) -> SlackSurface:
     """The Slack app for ``desk``, configured from ``settings``; the same app serves HTTP and Socket Mode.
 
     Signing-secret verification stays on (an empty secret rejects every HTTP request). The token is
@@ -476,7 +504,9 @@ def build_surface(desk: Any, settings: Settings, bindings: Bindings, *,
         listener_executor=listener_pool,
         request_verification_enabled=True,
     )
+    folder = bindings.path.parent
     surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
-                           seen=SeenKeys.in_folder(bindings.path.parent), answer_budget_s=settings.answer_budget_s)
+                           seen=SeenKeys.in_folder(folder), answer_budget_s=settings.answer_budget_s,
+                           feedback=feedback or FeedbackStore.in_folder(folder, settings.feedback_key))
     surface.register()
     return surface

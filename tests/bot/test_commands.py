@@ -95,8 +95,8 @@ def test_every_listed_row_is_in_both_helps_and_registered_with_discord():
     slack_help = str(render_slack.render_help())
     discord_help = render_discord.render_help()["content"]
     registered = {o["name"] for o in STORY_COMMAND["options"]}
-    for spec in commands.COMMANDS:
-        assert spec.name in registered
+    assert registered == {spec.name for spec in commands.COMMANDS if spec.listed}
+    for spec in (s for s in commands.COMMANDS if s.listed):
         assert f"/story {spec.name}" in discord_help
         assert spec.summary.split(";")[0] in slack_help
 
