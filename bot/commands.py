@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from index.models import StoryInfo
 from index.validate import QuestionError, validate_check_words
 
 if TYPE_CHECKING:
+    from bot.metrics import Metrics
     from index.quote_check import QuoteCheck
 
 log = logging.getLogger(__name__)
@@ -358,6 +360,26 @@ def from_options(name: str, options: Mapping[str, Any], **caller: Any) -> Reques
 # --------------------------------------------------------------------------- running
 
 
+def _count(metrics: Metrics, req: Request, result: Result, seconds: float) -> None:
+    surface = req.surface or "chat"
+    spec = spec_for(req.command)
+    # Only the table's names become label values: a forged command name must not add a series.
+    metrics.commands.labels(surface, spec.name if spec is not None else "unknown").inc()
+    if req.command == DEFAULT_COMMAND:
+        metrics.questions.labels(surface, _outcome(result)).inc()
+        metrics.answer_seconds.labels(surface).observe(seconds)
+    elif isinstance(result, Voted):
+        metrics.feedback.labels(result.choice).inc()
+
+
+def _outcome(result: Result) -> str:
+    """A question's outcome for the metrics: answered, declined (the story doesn't say), refused
+    (input the asker can fix), or error."""
+    if isinstance(result, AnswerResult):
+        return "answered" if result.answer.found else "declined"
+    return "error" if isinstance(result, Failure) else "refused"
+
+
 @dataclass
 class Commands:
     """Runs :data:`COMMANDS` against the desk. Safe to share between threads (the desk and the
@@ -369,9 +391,18 @@ class Commands:
     admins: frozenset[str] = field(default_factory=frozenset)
     # Where votes go; None: answers get no feedback buttons.
     feedback: FeedbackStore | None = None
+    # What /metrics counts; None: nothing is counted.
+    metrics: Metrics | None = None
 
     def run(self, req: Request) -> Result:
-        """The result of ``req``; never raises."""
+        """The result of ``req``; never raises. Counted in :attr:`metrics`."""
+        started = time.perf_counter()
+        result = self._run(req)
+        if self.metrics is not None:
+            _count(self.metrics, req, result, time.perf_counter() - started)
+        return result
+
+    def _run(self, req: Request) -> Result:
         spec = spec_for(req.command)
         if spec is None or spec.name != req.command:
             return Notice(f"Unknown command {code(req.command, 40)}. Try `/story help`.")
@@ -385,10 +416,12 @@ class Commands:
             return Notice(f"Sorry: {exc}")
         except Exception:
             ref = new_ref()
-            log.exception("storydesk could not run %s from %s (ref %s)", spec.name, req.surface or "chat", ref)
+            log.exception("storydesk could not run %s from %s (ref %s)", spec.name, req.surface or "chat", ref,
+                          extra={"ref": ref})
             return Failure(ref)
 
     def may_administer(self, req: Request) -> bool:
+        """Whether ``req``'s sender may run admin-only commands (:attr:`CommandSpec.admin_only`)."""
         if req.manages_channel is not None:
             return req.manages_channel
         return not self.admins or req.user in self.admins

@@ -37,6 +37,7 @@ from bot import render_discord as render
 from bot.bindings import Bindings
 from bot.feedback import FeedbackStore
 from bot.http_guard import Rejected, decode_text, loads_object, read_body
+from bot.metrics import Metrics
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ def run_interaction(cmds: commands.Commands, it: Interaction) -> Reply:
         return Reply(render.render_result(result), error=commands.is_private(result))
     except Exception:
         ref = commands.new_ref()
-        log.exception("discord /story %s could not be rendered ref=%s", it.subcommand, ref)
+        log.exception("discord /story %s could not be rendered ref=%s", it.subcommand, ref, extra={"ref": ref})
         return _error("Sorry, something went wrong answering that.", ref=ref)
 
 
@@ -255,6 +256,7 @@ class DiscordEndpoint:
         reply_within: float = REPLY_WITHIN_S,
         clock: Callable[[], float] = time.time,
         answer_budget_s: float | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         if not settings.discord_public_key:
             raise ValueError("DISCORD_PUBLIC_KEY is not set; Discord interactions cannot be verified")
@@ -265,7 +267,8 @@ class DiscordEndpoint:
         self.settings = settings
         # Discord's own permission bits decide admin rights here (Interaction.permissions).
         self.commands = commands.Commands(
-            desk, bindings, feedback=FeedbackStore.in_folder(bindings.path.parent, settings.feedback_key))
+            desk, bindings, feedback=FeedbackStore.in_folder(bindings.path.parent, settings.feedback_key),
+            metrics=metrics)
         self.reply_within = reply_within
         self.clock = clock
         self.max_body = settings.max_body_bytes
@@ -313,7 +316,7 @@ class DiscordEndpoint:
             reply, in_place = await asyncio.to_thread(run_component, self.commands, it)
         except Exception:  # the store failed: still a private reply, never a 500
             ref = commands.new_ref()
-            log.exception("discord: a feedback click failed ref=%s", ref)
+            log.exception("discord: a feedback click failed ref=%s", ref, extra={"ref": ref})
             reply, in_place = _error("Sorry, that feedback could not be recorded.", ref=ref), False
         if in_place:
             return JSONResponse({"type": UPDATE_MESSAGE, "data": reply.message})
@@ -347,7 +350,7 @@ class DiscordEndpoint:
         if await self._edit_original(it, reply.message):
             return
         ref = commands.new_ref()
-        log.error("discord: could not deliver the answer to interaction %s ref=%s", it.id, ref)
+        log.error("discord: could not deliver the answer to interaction %s ref=%s", it.id, ref, extra={"ref": ref})
         await self._edit_original(it, render.render_error("Sorry, the answer could not be delivered.", ref=ref))
 
     async def _edit_original(self, it: Interaction, reply: render.Message) -> bool:
@@ -385,7 +388,7 @@ def _retry_after(resp: httpx.Response) -> float:
 def discord_routes(desk: Any, settings: Settings, bindings: Bindings, **options: Any) -> list[Route]:
     """The routes ``bot.server`` mounts when ``DISCORD_PUBLIC_KEY`` is set.
 
-    ``options`` go to :class:`DiscordEndpoint` (``reply_within``, ``clock``), mainly for tests.
+    ``options`` go to :class:`DiscordEndpoint` (``metrics``; ``reply_within``, ``clock`` for tests).
     Raises ``ValueError`` at start-up when the public key is missing or malformed.
     """
     endpoint = DiscordEndpoint(desk, settings, bindings, **options)

@@ -48,6 +48,7 @@ from bot import render_slack as render
 from bot.bindings import Bindings
 from bot.commands import Commands, Notice, Request, Result, is_private, new_ref, parse_command, spec_for
 from bot.feedback import FeedbackStore
+from bot.metrics import Metrics
 from bot.seen import SeenKeys
 from bot.settings import Settings
 
@@ -228,10 +229,11 @@ class SlackSurface:
 
     def __init__(self, desk: Any, bindings: Bindings, app: App, listener_pool: TrackedPool,
                  admins: frozenset[str] = frozenset(), seen: SeenKeys | None = None,
-                 answer_budget_s: float = 30.0, feedback: FeedbackStore | None = None) -> None:
+                 answer_budget_s: float = 30.0, feedback: FeedbackStore | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.desk = desk
         self.bindings = bindings
-        self.commands = Commands(desk, bindings, admins=admins, feedback=feedback)
+        self.commands = Commands(desk, bindings, admins=admins, feedback=feedback, metrics=metrics)
         self.app = app
         self.listener_pool = listener_pool
         self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
@@ -362,8 +364,9 @@ class SlackSurface:
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Errors bolt caught outside :meth:`_submit` (e.g. a malformed payload): log with a ref."""
-        log.error("unhandled error in a Slack listener (ref %s, request type %s)", new_ref(), body.get("type"),
-                  exc_info=error)
+        ref = new_ref()
+        log.error("unhandled error in a Slack listener (ref %s, request type %s)", ref, body.get("type"),
+                  exc_info=error, extra={"ref": ref})
 
     # ------------------------------------------------------------------ helpers
 
@@ -428,7 +431,7 @@ class SlackSurface:
             message, failed = render.render_result(result, **render_options), is_private(result)
         except Exception:
             ref = new_ref()
-            log.exception("storydesk could not answer (ref %s)", ref)
+            log.exception("storydesk could not answer (ref %s)", ref, extra={"ref": ref})
             message, failed = render.render_error(ref), True
         if not job.settle():
             log.info("an answer finished after its time budget and was dropped")
@@ -459,11 +462,11 @@ class SlackSurface:
             return
         except Exception:
             ref = new_ref()
-            log.exception("storydesk could not deliver a reply (ref %s)", ref)
+            log.exception("storydesk could not deliver a reply (ref %s)", ref, extra={"ref": ref})
         try:
             job.reply_error(render.render_error(ref))
         except Exception:
-            log.exception("storydesk could not deliver the error reply either (ref %s)", ref)
+            log.exception("storydesk could not deliver the error reply either (ref %s)", ref, extra={"ref": ref})
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every listener has run and every answer has been delivered."""
@@ -486,7 +489,8 @@ class SlackSurface:
 
 
 def build_surface(desk: Any, settings: Settings, bindings: Bindings, *,
-                  client: WebClient | None = None, feedback: FeedbackStore | None = None) -> SlackSurface:
+                  client: WebClient | None = None, feedback: FeedbackStore | None = None,
+                  metrics: Metrics | None = None) -> SlackSurface:
     """The Slack app for ``desk``, configured from ``settings``; the same app serves HTTP and Socket Mode.
 
     Signing-secret verification stays on (an empty secret rejects every HTTP request). The token is
@@ -507,6 +511,7 @@ def build_surface(desk: Any, settings: Settings, bindings: Bindings, *,
     folder = bindings.path.parent
     surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
                            seen=SeenKeys.in_folder(folder), answer_budget_s=settings.answer_budget_s,
-                           feedback=feedback or FeedbackStore.in_folder(folder, settings.feedback_key))
+                           feedback=feedback or FeedbackStore.in_folder(folder, settings.feedback_key),
+                           metrics=metrics)
     surface.register()
     return surface
