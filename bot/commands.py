@@ -83,6 +83,8 @@ class Request:
     thread: str | None = None
     manages_channel: bool | None = None
     k: int = 3
+    # A button asking an answered question again (Share, More): not a new question for the metrics.
+    repeat: bool = False
 
 
 # --------------------------------------------------------------------------- results
@@ -365,7 +367,7 @@ def _count(metrics: Metrics, req: Request, result: Result, seconds: float) -> No
     spec = spec_for(req.command)
     # Only the table's names become label values: a forged command name must not add a series.
     metrics.commands.labels(surface, spec.name if spec is not None else "unknown").inc()
-    if req.command == DEFAULT_COMMAND:
+    if req.command == DEFAULT_COMMAND and not req.repeat:
         metrics.questions.labels(surface, _outcome(result)).inc()
         metrics.answer_seconds.labels(surface).observe(seconds)
     elif isinstance(result, Voted):

@@ -411,7 +411,7 @@ class SlackSurface:
         except ValueError as exc:
             log.info("slack: refused a button value: %s", exc)
             return Notice("Sorry: that button no longer works. Ask the question again with `/story`.")
-        return Request("ask", question, story, surface="slack", user=user, k=render.MORE_HITS)
+        return Request("ask", question, story, surface="slack", user=user, k=render.MORE_HITS, repeat=True)
 
     def _submit(self, reply: Reply, request: Request | Result, reply_error: Reply | None = None,
                 **render_options: Any) -> None:

@@ -62,6 +62,15 @@ def slash(url: str, slack: SlackAPIStub, text: str, name: str) -> None:
     assert httpx.post(url + "/slack/events", content=body.encode(), headers=headers, timeout=30).status_code == 200
 
 
+def share(url: str, slack: SlackAPIStub, button: dict[str, Any], name: str) -> None:
+    payload = {"type": "block_actions", "user": {"id": "U0REPORTER"}, "team": {"id": TEAM_ID},
+               "container": {"type": "message", "is_ephemeral": True}, "response_url": slack.response_url(name),
+               "actions": [{"action_id": button["action_id"], "value": button["value"], "type": "button"}]}
+    body = urlencode({"payload": json.dumps(payload)})
+    headers = signed_headers(SECRET, body, content_type="application/x-www-form-urlencoded")
+    assert httpx.post(url + "/slack/events", content=body.encode(), headers=headers, timeout=30).status_code == 200
+
+
 def discord(url: str, key: SigningKey, payload: dict[str, Any]) -> dict[str, Any]:
     body = json.dumps(payload).encode()
     ts = str(int(time.time()))
@@ -89,6 +98,8 @@ def test_metrics_parse_and_move_as_requests_come_in(env):
     [answer] = slack.wait_for(lambda r: r.path.endswith("/answered"))
     slack.wait_for(lambda r: r.path.endswith("/declined"))
     slack.wait_for(lambda r: r.path.endswith("/refused"))
+    share(url, slack, answer.buttons[render_slack.SHARE_ACTION], "shared")  # the same question: not counted again
+    slack.wait_for(lambda r: r.path.endswith("/shared"), count=2)
     reply = discord(url, key, ask(COX))
     custom_id = reply["data"]["components"][0]["components"][1]["custom_id"]  # 👎
     discord(url, key, {**ask(COX), "type": 3, "data": {"custom_id": custom_id}})
