@@ -406,25 +406,31 @@ def render_bound(story: StoryInfo | str) -> Message:
 
 def _usage_line(spec: commands.CommandSpec) -> str:
     typed = f"{spec.name} {spec.arg}:" if spec.arg else spec.name
-    return f"`/story {typed}` {escape_markdown(spec.summary)}"
+    return f"`/story {typed}` {_escape_outside_code(spec.summary)}"
 
 
 def render_help(specs: Sequence[commands.CommandSpec] = commands.COMMANDS) -> Message:
     """Usage, for ``/story help``: one line per listed command."""
     lines = ["**storydesk** answers questions about a news story with cited, verbatim excerpts."]
     lines += [_usage_line(spec) for spec in specs if spec.listed]
-    lines.append("Only you see answers; set `public: True` to post one in the channel.")
+    lines.append("Only you see answers; set `public: True` to post one in the channel. "
+                 "👍 / 👎 on an answer tells the desk whether it was right.")
     return message("\n".join(lines))
 
 
 _CODE_SPAN = re.compile(r"(`[^`\n]*`)")
 
 
+def _escape_outside_code(text: str) -> str:
+    """``text`` with markdown escaped except inside code spans, where Discord parses nothing."""
+    parts = _CODE_SPAN.split(text)
+    return "".join(p if i % 2 else escape_markdown(p) for i, p in enumerate(parts))
+
+
 def render_notice(text: str) -> Message:
     """A short reply written by storydesk (:mod:`bot.commands` notices): code spans kept as they
     are (they hold user input, shown literally), everything else escaped."""
-    parts = _CODE_SPAN.split(trim(text, 1500))
-    return message("".join(p if i % 2 else escape_markdown(p) for i, p in enumerate(parts)))
+    return message(_escape_outside_code(trim(text, 1500)))
 
 
 def render_error(text: str, *, ref: str | None = None) -> Message:

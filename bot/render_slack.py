@@ -396,7 +396,7 @@ def render_help(specs: Sequence[commands.CommandSpec] = commands.COMMANDS) -> Me
     lines += [_usage_line(spec) for spec in specs if spec.listed]
     lines.append("Answers to `/story` are private, with a button to share them in the channel. "
                  "`@storydesk <question>` answers in a thread (follow-ups there stay on the same story); "
-                 "you can also ask in a direct message.")
+                 "you can also ask in a direct message. 👍 / 👎 on an answer tells the desk whether it was right.")
     example = "_Try:_ `/story Who called the decision catastrophic?`"
     fallback = "storydesk: " + ", ".join(f"/story {s.name}" for s in specs if s.listed)
     return _message(fallback, [_section("\n".join(lines)), _context(example)])
