@@ -188,11 +188,6 @@ class FeedbackStore:
         with self._lock:
             return self._votes("WHERE v.at >= ?", (since or 0.0,))
 
-    def counts(self) -> dict[str, int]:
-        """Votes by choice, for the metrics gauge."""
-        with self._lock:
-            return dict(self._db.execute("SELECT choice, COUNT(*) FROM votes GROUP BY choice").fetchall())
-
     def _votes(self, where: str, params: tuple[Any, ...]) -> list[Vote]:
         rows = self._db.execute(
             "SELECT v.answer_id, a.question, a.story, a.found, a.shown, v.choice, v.surface, v.user_hash, v.at "

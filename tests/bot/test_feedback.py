@@ -46,7 +46,7 @@ def test_one_vote_per_user_per_answer_and_clicking_again_changes_it(store):
     [first, second] = store.votes()
     assert (first.choice, second.choice) == ("wrong_speaker", "up")
     assert first.question == COX and first.shown[0].paragraphs == (16,) and first.shown[0].excerpt == COX_EXCERPT
-    assert store.counts() == {"wrong_speaker": 1, "up": 1}
+    assert len({first.user_hash, second.user_hash}) == 2
 
 
 def test_user_ids_are_stored_only_as_a_keyed_hash(store, tmp_path):
