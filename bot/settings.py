@@ -24,6 +24,13 @@ def _csv(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
+def _log_format(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"STORYDESK_LOG_FORMAT must be 'text' or 'json', not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration for the CLI, the servers and the adapters. Build it with :meth:`from_env`."""
@@ -51,6 +58,11 @@ class Settings:
     # The shared annotation folder (corpus/, eval/) that `storydesk eval` reads: ../shared beside
     # the repository unless STORYDESK_SHARED says otherwise.
     shared_dir: Path = DEFAULT_SHARED
+    # --- feedback and metrics (issue #14 parts 3 and 4) ---
+    # The key that hashes chat user ids in feedback.sqlite; empty: a random key kept in
+    # feedback.key beside the index. "json" logs one JSON object per line.
+    feedback_key: str = field(default="", repr=False)
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -80,4 +92,7 @@ class Settings:
             max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or 1_000_000),
             answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
             shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
+            # --- feedback and metrics (issue #14 parts 3 and 4) ---
+            feedback_key=env("STORYDESK_FEEDBACK_KEY", ""),
+            log_format=_log_format(env("STORYDESK_LOG_FORMAT", "") or "text"),
         )
