@@ -1,4 +1,4 @@
-"""The ``storydesk`` command line: ingest, ask, quotes, check, eval, serve.
+"""The ``storydesk`` command line: ingest, ask, quotes, check, eval, serve, feedback.
 
 Every command reads its defaults from :class:`bot.settings.Settings`; ``--index`` overrides the
 index folder. Bad input exits with status 2 and a one-line ``error:`` on stderr.
@@ -370,6 +370,57 @@ def _feed_status(feed: FollowedFeed) -> str:
     return f"ok, checked {round((time.time() - feed.checked_at) / 60)} min ago"
 
 
+# --- feedback (issue #14 part 3) -----------------------------------------------------------
+
+
+def _since(value: str) -> float:
+    """``--since``: an ISO date or date-time (UTC unless it says otherwise), as a Unix time."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date like 2026-12-01 or 2026-12-01T09:30, not {value!r}") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.feedback import FILENAME, REASONS, FeedbackStore, training_rows
+
+    settings = _settings(args)
+    if not (settings.index_dir / FILENAME).exists():
+        votes = []
+    else:
+        store = FeedbackStore.in_folder(settings.index_dir, settings.feedback_key)
+        votes = store.votes(since=args.since)
+        store.close()
+    if args.action == "export":
+        rows, skipped = training_rows(votes)
+        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        if args.out:
+            Path(args.out).write_text(lines, encoding="utf-8")
+        else:
+            sys.stdout.write(lines)
+        print(f"{len(rows)} training rows from {len(votes)} votes; {skipped} name no right answer "
+              "(wrong passage or speaker, other) and need a person to mark it", file=sys.stderr)
+        return 0
+    if args.json:
+        for vote in votes:
+            print(json.dumps(vote.to_dict(), ensure_ascii=False))
+        return 0
+    if not votes:
+        print("No feedback yet.")
+        return 0
+    for vote in votes:
+        when = datetime.fromtimestamp(vote.at, UTC).strftime("%Y-%m-%d %H:%M")
+        choice = {"up": "👍", "down": "👎"}.get(vote.choice) or "👎 " + REASONS[vote.choice].lower()
+        where = ", ".join(f"{p.story} ¶{'-'.join(map(str, p.paragraphs))}" for p in vote.shown[:3]) or "nothing shown"
+        _show(f"{when}\t{choice}\t{vote.surface}\t{vote.question}\t{where}")
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -434,6 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--http", action="store_true", help="force HTTP mode")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+
+    p = command("feedback", cmd_feedback, "List readers' 👍 / 👎 on chat answers, or export them for training.")
+    p.add_argument("action", nargs="?", choices=["list", "export"], default="list",
+                   help="list (default), or export rows in the reader's training format (eval/reader/train)")
+    p.add_argument("--since", type=_since, help="only feedback from this date (UTC), e.g. 2026-12-01")
+    p.add_argument("--json", action="store_true", help="list: one JSON object per vote")
+    p.add_argument("--out", help="export: write to this file (default: standard output)")
 
     p = command("discord", cmd_discord, "Discord utilities: 'register' the /story command.")
     p.add_argument("action", choices=["register"])

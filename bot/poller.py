@@ -1,8 +1,8 @@
 """Poll the followed feeds in the background of ``storydesk serve``: new articles are added, updated
 ones re-indexed, and a feed that fails is retried with backoff and reported in ``/healthz``.
 
-One daemon thread, woken every :data:`TICK_S` (or at once by :meth:`FeedPoller.wake`, when a chat
-user follows a feed) to poll the feeds that are due: every ``STORYDESK_FOLLOW_MINUTES`` after a
+One daemon thread, woken every :data:`TICK_S` (so a feed just followed, from any process, is
+read within that) to poll the feeds that are due: every ``STORYDESK_FOLLOW_MINUTES`` after a
 good poll; after a failure 1, 4, 16 ... minutes (at most 6 hours) later. Feeds are fetched
 conditionally (ETag / If-Modified-Since), and an article is fetched only when its link is new or
 its stamp in the feed changed. Every fetch goes through :func:`index.fetch.fetch`.
@@ -20,14 +20,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.follows import FollowedFeed, Follows
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 from index.embed import Embedder
-from index.feeds import FeedEntry, fetch_feed
+from index.feeds import FeedEntry, FeedError, fetch_feed
 from index.fetch import FetchError, FetchPolicy
 from index.indexer import ingest
 from index.ingest import IngestError
@@ -40,6 +43,15 @@ log = logging.getLogger(__name__)
 TICK_S = 30.0
 RETRY_FIRST_S = 60.0
 RETRY_MAX_S = 6 * 3600.0
+
+
+def failure_reason(exc: Exception) -> str:
+    """A short label for why a fetch or a page failed, for ``fetch_failures_total{reason}``."""
+    if isinstance(exc, FetchError):
+        return exc.reason
+    if isinstance(exc, FeedError):
+        return "not_a_feed"
+    return "no_article_text" if isinstance(exc, IngestError) else "error"
 
 
 def retry_delay(failures: int) -> float:
@@ -63,6 +75,7 @@ class PollReport:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # article links that could not be read
+    failed_reasons: list[str] = field(default_factory=list)  # and why, as metric labels
     not_modified: bool = False
     error: str = ""  # the feed itself failed
 
@@ -86,7 +99,7 @@ class FeedPoller:
 
     def __init__(self, follows: Follows, store: Store, embedder: Embedder, policy: FetchPolicy, *,
                  every_s: float, after_ingest: Callable[[], Any] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, metrics: Metrics | None = None) -> None:
         self.follows = follows
         self.store = store
         self.embedder = SlicedEmbedder(embedder)
@@ -94,6 +107,7 @@ class FeedPoller:
         self.every_s = every_s
         self.after_ingest = after_ingest
         self.clock = clock
+        self.metrics = metrics
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -110,16 +124,31 @@ class FeedPoller:
             report.error = "not followed"
             return report
         now = self.clock()
+        reason = ""
         try:
             self._poll(feed, report)
         except (FetchError, IngestError) as exc:
-            report.error = str(exc)
+            report.error, reason = str(exc), failure_reason(exc)
         except Exception as exc:  # a feed must never take the poller down; one line, no traceback
-            report.error = f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+            report.error, reason = f"unexpected {type(exc).__name__}: {str(exc)[:200]}", "error"
         if report.error:
             self.follows.record_failure(url, report.error, at=now)
             log.warning("feed %s failed (%d in a row): %s", url, feed.failures + 1, report.error)
+        self._count(report, reason)
         return report
+
+    def _count(self, report: PollReport, reason: str) -> None:
+        """Into /metrics: stories by result, failed fetches by reason, and the feed's lag."""
+        if self.metrics is None:
+            return
+        for result in ("added", "replaced", "unchanged", "failed"):
+            if getattr(report, result):
+                self.metrics.ingests.labels(result=result).inc(len(getattr(report, result)))
+        for why in ([reason] if reason else []) + report.failed_reasons:
+            self.metrics.fetch_failures.labels(reason=why).inc()
+        feed = self.follows.get(report.url)
+        if feed is not None:
+            self.metrics.feed_lag.labels(feed=report.url).set(self.clock() - (feed.ok_at or feed.added_at))
 
     def _poll(self, feed: FollowedFeed, report: PollReport) -> None:
         fetched = fetch_feed(feed.url, self.policy, etag=feed.etag, last_modified=feed.last_modified)
@@ -147,6 +176,7 @@ class FeedPoller:
             except (FetchError, IngestError) as exc:
                 # Remembered all the same: a page that is not an article stays skipped until the feed updates it.
                 report.failed.append(f"{entry.link}: {exc}")
+                report.failed_reasons.append(failure_reason(exc))
                 log.info("feed %s: skipped %s: %s", feed.url, entry.link, exc)
             handled[entry.link] = entry.stamp
             if self._stop.is_set():
@@ -176,10 +206,6 @@ class FeedPoller:
         self._thread = threading.Thread(target=self._run, name="storydesk-feeds", daemon=True)
         self._thread.start()
         return self
-
-    def wake(self) -> None:
-        """Look for due feeds now (a feed was just followed)."""
-        self._wake.set()
 
     def wait_rounds(self, rounds: int, timeout: float) -> bool:
         """Wait until the thread has looked for due feeds ``rounds`` times (tests; a shutdown that drains)."""
@@ -216,8 +242,8 @@ class FeedPoller:
         return {"followed": len(feeds), "failing": failing, "max_lag_s": round(max(lags, default=0.0))}
 
 
-def start_poller(desk: Any, settings: Settings) -> FeedPoller:
+def start_poller(desk: Any, settings: Settings, metrics: Metrics | None = None) -> FeedPoller:
     """The poller of ``storydesk serve``: the desk's own store and model; its state warmed after each write."""
     return FeedPoller(Follows.in_folder(settings.index_dir), desk.searcher.store, desk.searcher.embedder,
                       settings.fetch_policy(), every_s=settings.follow_minutes * 60,
-                      after_ingest=desk.searcher.state).start()
+                      after_ingest=desk.searcher.state, metrics=metrics).start()

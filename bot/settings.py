@@ -28,6 +28,13 @@ def _csv(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
+def _log_format(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"STORYDESK_LOG_FORMAT must be 'text' or 'json', not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration for the CLI, the servers and the adapters. Build it with :meth:`from_env`."""
@@ -60,6 +67,11 @@ class Settings:
     fetch_allow_hosts: frozenset[str] = frozenset()
     # Minutes between polls of each followed feed by `storydesk serve`.
     follow_minutes: float = 10.0
+    # --- feedback and metrics (issue #14 parts 3 and 4) ---
+    # The key that hashes chat user ids in feedback.sqlite; empty: a random key kept in
+    # feedback.key beside the index. "json" logs one JSON object per line.
+    feedback_key: str = field(default="", repr=False)
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -91,6 +103,9 @@ class Settings:
             shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
             fetch_allow_hosts=frozenset(h.lower() for h in _csv(env("STORYDESK_FETCH_ALLOW_HOSTS", ""))),
             follow_minutes=float(env("STORYDESK_FOLLOW_MINUTES", "") or 10.0),
+            # --- feedback and metrics (issue #14 parts 3 and 4) ---
+            feedback_key=env("STORYDESK_FEEDBACK_KEY", ""),
+            log_format=_log_format(env("STORYDESK_LOG_FORMAT", "") or "text"),
         )
 
     def fetch_policy(self) -> FetchPolicy:

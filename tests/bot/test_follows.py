@@ -13,6 +13,7 @@ from slack_api_stub import running
 from bot.answer import Desk
 from bot.cli import main
 from bot.follows import Follows
+from bot.metrics import Metrics
 from bot.poller import RETRY_FIRST_S, FeedPoller, next_poll
 from bot.server import create_http_app
 from index.fetch import FetchPolicy
@@ -140,10 +141,15 @@ def test_polls_add_new_articles_skip_unchanged_feeds_and_reindex_updated_article
 
 
 def test_a_failing_feed_backs_off_shows_in_health_and_recovers(feeds, poller, clock):
+    poller.metrics = Metrics()
+    sample = poller.metrics.registry.get_sample_value
     url = feeds.url("/p/flaky.rss")
     poller.follows.add(url, "Flaky")
+    clock[0] += 30
     report = poller.poll(url)
     assert "HTTP 404" in report.error
+    assert sample("storydesk_fetch_failures_total", {"reason": "http_status"}) == 1
+    assert sample("storydesk_feed_lag_seconds", {"feed": url}) >= 30  # never read since it was followed
     feed = poller.follows.get(url)
     assert feed.failures == 1 and next_poll(feed, 600) == clock[0] + RETRY_FIRST_S
     health = poller.health()
@@ -156,6 +162,9 @@ def test_a_failing_feed_backs_off_shows_in_health_and_recovers(feeds, poller, cl
     clock[0] += 4 * RETRY_FIRST_S
     assert poller.poll_due()[0].added == ["market"]
     assert poller.health()["failing"] == [] and poller.follows.get(url).failures == 0
+    assert sample("storydesk_fetch_failures_total", {"reason": "not_a_feed"}) == 1
+    assert sample("storydesk_ingests_total", {"result": "added"}) == 1
+    assert sample("storydesk_feed_lag_seconds", {"feed": url}) == 0
 
 
 def test_healthz_reports_followed_and_failing_feeds(feeds, poller, desk, settings, index):
