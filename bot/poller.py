@@ -90,7 +90,8 @@ class SlicedEmbedder(Embedder):
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if len(texts) <= self._slice:
             return super().encode(texts, batch_size)
-        return np.concatenate([super().encode(texts[a : a + self._slice], batch_size)
+        # Embedder.encode by name: a comprehension is its own scope, where bare super() fails.
+        return np.concatenate([Embedder.encode(self, texts[a : a + self._slice], batch_size)
                                for a in range(0, len(texts), self._slice)])
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import httpx
+import numpy as np
 import pytest
 from site_stub import Route, article
 from slack_api_stub import running
@@ -14,7 +15,7 @@ from bot.answer import Desk
 from bot.cli import main
 from bot.follows import Follows
 from bot.metrics import Metrics
-from bot.poller import RETRY_FIRST_S, FeedPoller, next_poll
+from bot.poller import RETRY_FIRST_S, FeedPoller, SlicedEmbedder, next_poll
 from bot.server import create_http_app
 from index.fetch import FetchPolicy
 from index.search import Searcher
@@ -198,3 +199,10 @@ def test_questions_answer_from_the_current_state_while_a_new_one_is_built(index,
         assert searcher.state() is before  # answered from what it has, without waiting
     assert searcher.state() is not before  # the next question picks up the new generation
     assert Desk(searcher).ask("Who called the decision catastrophic?").found
+
+
+def test_the_sliced_embedder_gives_the_same_vectors_a_slice_at_a_time(embedder):
+    texts = [f"Sentence number {i} about the council's budget and {'very ' * i}long words." for i in range(7)]
+    sliced = SlicedEmbedder(embedder, slice_size=2)
+    assert sliced.info == embedder.info
+    assert np.allclose(sliced.encode(texts), embedder.encode(texts), atol=1e-5)
