@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.allocator import tune_malloc
 from bot.bindings import Bindings
 from bot.discord_app import discord_routes
 from bot.http_guard import Rejected, check_slack_body, decode_text, read_body, slack_signature_ok
@@ -227,6 +228,7 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
         raise SystemExit("HTTP mode needs SLACK_SIGNING_SECRET to verify requests; see docs/slack.md")
 
     log.info("loading the index from %s and the model", settings.index_dir)
+    tune_malloc()  # before the model loads and the worker threads start: see bot/allocator.py
     desk = Desk.open(settings)
     # The loaded index is a few hundred thousand long-lived objects; a full garbage collection
     # walks them all while every thread, acks included, waits. Freezing moves them out of the
