@@ -26,16 +26,11 @@ with the traceback in the log under the same ref. Events are answered once: dupl
 
 from __future__ import annotations
 
-import contextlib
-import heapq
 import logging
-import os
 import re
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Future
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -52,6 +47,7 @@ from bot.metrics import Metrics
 from bot.seen import SeenKeys
 from bot.settings import Settings
 from bot.story_links import StoryLinks
+from bot.workers import Deadlines, Job, TrackedPool
 
 log = logging.getLogger(__name__)
 
@@ -74,99 +70,6 @@ def from_slack(text: str, bot_user_id: str | None = None) -> str:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return " ".join(text.split())
-
-
-# --------------------------------------------------------------------------- plumbing
-
-
-def _lower_priority() -> None:
-    """Make the calling worker thread yield the CPU to ack threads (Linux: per-thread nice).
-
-    Acks must go out within Slack's 3 s even while answers keep both cores busy.
-    """
-    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted: plain priority
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-
-
-class TrackedPool(ThreadPoolExecutor):
-    """A thread pool that knows when it is idle (for graceful shutdown and deterministic tests)."""
-
-    def __init__(self, max_workers: int, name: str, *, background: bool = False) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix=name,
-                         initializer=_lower_priority if background else None)
-        self._pending = 0
-        self._idle = threading.Condition()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        with self._idle:
-            self._pending += 1
-        try:
-            future = super().submit(fn, *args, **kwargs)
-        except BaseException:
-            self._finished(None)
-            raise
-        future.add_done_callback(self._finished)
-        return future
-
-    def _finished(self, _: object) -> None:
-        with self._idle:
-            self._pending -= 1
-            self._idle.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until nothing is queued or running; False if ``timeout`` seconds pass first."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
-
-
-class Deadlines:
-    """Calls each scheduled function once its time has come, from one daemon thread (``heapq``)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._changed = threading.Condition()
-        self._count = 0
-        self._thread: threading.Thread | None = None
-
-    def after(self, seconds: float, fn: Callable[[], None]) -> None:
-        with self._changed:
-            self._count += 1
-            heapq.heappush(self._heap, (time.monotonic() + seconds, self._count, fn))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="storydesk-deadlines", daemon=True)
-                self._thread.start()
-            self._changed.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    self._changed.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
-                _, _, fn = heapq.heappop(self._heap)
-            try:
-                fn()
-            except Exception:
-                log.exception("a deadline callback failed")
-
-
-@dataclass
-class _Job:
-    """One answer on its way: delivered once, by whichever comes first, the answer or its deadline."""
-
-    reply: Reply
-    reply_error: Reply
-    _settled: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def settle(self) -> bool:
-        """True for the first caller only."""
-        with self._lock:
-            first, self._settled = not self._settled, True
-            return first
-
-    @property
-    def settled(self) -> bool:
-        return self._settled
 
 
 _SECRET = re.compile(
@@ -418,13 +321,13 @@ class SlackSurface:
                 **render_options: Any) -> None:
         """Run ``request`` on a work pool and deliver its message with ``reply``; refusals and failures
         go to ``reply_error`` (default ``reply``). Past :attr:`answer_budget_s` the asker is told so."""
-        job = _Job(reply, reply_error or reply)
+        job = Job(reply, reply_error or reply)
         spec = spec_for(request.command) if isinstance(request, Request) else None
         pool = self.slow_pool if spec is not None and spec.slow else self.answer_pool
         future = pool.submit(self._run, job, request, render_options)
         self._deadlines.after(self.answer_budget_s, lambda: self._expire(job, future))
 
-    def _run(self, job: _Job, request: Request | Result, render_options: dict[str, Any]) -> None:
+    def _run(self, job: Job, request: Request | Result, render_options: dict[str, Any]) -> None:
         if job.settled:
             return  # its time ran out while it waited in the queue
         try:
@@ -439,7 +342,7 @@ class SlackSurface:
             return
         self._send(job, message, failed)
 
-    def _expire(self, job: _Job, future: Future[Any]) -> None:
+    def _expire(self, job: Job, future: Future[Any]) -> None:
         if not job.settle():
             return
         future.cancel()  # still queued: it will not run at all
@@ -451,7 +354,7 @@ class SlackSurface:
         self.listener_pool.submit(self._send, job, message, True)
 
     @staticmethod
-    def _send(job: _Job, message: Message, failed: bool) -> None:
+    def _send(job: Job, message: Message, failed: bool) -> None:
         if failed:
             try:
                 job.reply_error(message)
