@@ -78,6 +78,12 @@ class StoreUnavailable(RuntimeError):
     """
 
 
+# Every story with its paragraph and quote counts, in ingest order (the same SQL on both backends).
+LIST_STORIES_SQL = """
+    SELECT s.id, s.headline, s.byline, s.url, s.date,
+           (SELECT COUNT(*) FROM paragraphs p WHERE p.story = s.id),
+           (SELECT COUNT(*) FROM quotes q WHERE q.story = s.id)
+    FROM stories s ORDER BY s.seq, s.id"""
 TABLES = ("stories", "paragraphs", "units", "quotes")  # what :meth:`IndexStore.counts` counts
 
 
@@ -269,13 +275,8 @@ class Store:
 
     def list_stories(self) -> list[StoryInfo]:
         """Every story with its paragraph and quote counts, in ingest order."""
-        sql = """
-            SELECT s.id, s.headline, s.byline, s.url, s.date,
-                   (SELECT COUNT(*) FROM paragraphs p WHERE p.story = s.id),
-                   (SELECT COUNT(*) FROM quotes q WHERE q.story = s.id)
-            FROM stories s ORDER BY s.seq, s.id"""
         with self._read_lock:
-            return [StoryInfo(*row) for row in self._reader.execute(sql).fetchall()]
+            return [StoryInfo(*row) for row in self._reader.execute(LIST_STORIES_SQL).fetchall()]
 
     def counts(self) -> dict[str, int]:
         """Rows per table (stories, paragraphs, units, quotes): what a copy between backends verifies."""

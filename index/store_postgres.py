@@ -32,6 +32,7 @@ from index import postgres
 from index.embed import ModelInfo
 from index.models import Paragraph, Quote, Story, StoryInfo
 from index.store import (
+    LIST_STORIES_SQL,
     TABLES,
     IndexMismatch,
     Snapshot,
@@ -172,13 +173,8 @@ class PostgresStore:
             return {k: v for k, v in conn.execute("SELECT id, content_hash FROM stories").fetchall()}
 
     def list_stories(self) -> list[StoryInfo]:
-        sql = """
-            SELECT s.id, s.headline, s.byline, s.url, s.date,
-                   (SELECT COUNT(*) FROM paragraphs p WHERE p.story = s.id),
-                   (SELECT COUNT(*) FROM quotes q WHERE q.story = s.id)
-            FROM stories s ORDER BY s.seq, s.id"""
         with self._read() as conn:
-            return [StoryInfo(*row) for row in conn.execute(sql).fetchall()]
+            return [StoryInfo(*row) for row in conn.execute(LIST_STORIES_SQL).fetchall()]
 
     def counts(self) -> dict[str, int]:
         with self._read() as conn, conn.transaction():
