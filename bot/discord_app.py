@@ -33,9 +33,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import render_discord as render
-from bot.bindings import Bindings
+from bot.answer import unavailable_message
+from bot.bindings import ChatBindings
 from bot.http_guard import Rejected, decode_text, loads_object, read_body
 from bot.settings import Settings
+from index.store import StoreUnavailable
 from index.validate import QuestionError
 
 log = logging.getLogger(__name__)
@@ -202,7 +204,7 @@ class Commands:
     """``/story`` subcommands: each turns an interaction into one desk call and one rendered
     message. Runs in a worker thread, since the desk's calls block."""
 
-    def __init__(self, desk: Any, bindings: Bindings) -> None:
+    def __init__(self, desk: Any, bindings: ChatBindings) -> None:
         self.desk = desk
         self.bindings = bindings
 
@@ -217,6 +219,10 @@ class Commands:
         except (QuestionError, UserError) as exc:
             # The user's input was unusable (empty, too long, unknown story): say why, no ref.
             return _error(str(exc) or "That request could not be answered.")
+        except StoreUnavailable as exc:  # the database is down: say so; it resumes by itself
+            ref = uuid.uuid4().hex[:8]
+            log.warning("discord /story %s: unavailable ref=%s: %s", it.subcommand, ref, exc)
+            return _error(unavailable_message(ref))
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("discord /story %s failed ref=%s", it.subcommand, ref)
@@ -312,7 +318,7 @@ class DiscordEndpoint:
         self,
         desk: Any,
         settings: Settings,
-        bindings: Bindings,
+        bindings: ChatBindings,
         *,
         reply_within: float = REPLY_WITHIN_S,
         clock: Callable[[], float] = time.time,
@@ -428,7 +434,7 @@ def _retry_after(resp: httpx.Response) -> float:
         return float(resp.headers.get("retry-after", 1.0) or 1.0)
 
 
-def discord_routes(desk: Any, settings: Settings, bindings: Bindings, **options: Any) -> list[Route]:
+def discord_routes(desk: Any, settings: Settings, bindings: ChatBindings, **options: Any) -> list[Route]:
     """The routes ``bot.server`` mounts when ``DISCORD_PUBLIC_KEY`` is set.
 
     ``options`` go to :class:`DiscordEndpoint` (``reply_within``, ``clock``), mainly for tests.

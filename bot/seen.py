@@ -12,6 +12,10 @@ and needs no server; the index folder already holds SQLite.
 >>> seen = SeenKeys(index_dir / "seen.sqlite")
 >>> seen.claim("event:Ev123"), seen.claim("event:Ev123")
 (True, False)
+
+With ``STORYDESK_DATABASE_URL`` set, several hosts share the keys instead: :class:`PgSeenKeys` keeps
+them in the ``seen_events`` table of that database, and ``INSERT ... ON CONFLICT DO NOTHING`` gives
+exactly one winner per key across every process on every host (psycopg 3, like the index).
 """
 
 from __future__ import annotations
@@ -20,10 +24,18 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 FILENAME = "seen.sqlite"
 TTL_SECONDS = 3600.0
 _PRUNE_EVERY = 500  # claims between deletions of expired keys
+
+
+class EventClaims(Protocol):
+    """What the chat surfaces need: claim a key once, then close."""
+
+    def claim(self, key: str) -> bool: ...
+    def close(self) -> None: ...
 
 
 class SeenKeys:
@@ -67,3 +79,37 @@ class SeenKeys:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class PgSeenKeys:
+    """:class:`SeenKeys` in the shared database: one winner per key across hosts.
+
+    Raises :class:`index.store.StoreUnavailable` when the database cannot be reached; the caller
+    decides (the HTTP handler answers 503 so Slack retries, and a slash command hears why).
+    """
+
+    def __init__(self, url: str, ttl: float = TTL_SECONDS, timeout_s: float = 5.0) -> None:
+        from index import postgres
+
+        self._postgres = postgres
+        self._url = url
+        self._ttl = ttl
+        self._timeout_s = timeout_s
+        self._claims = 0
+        postgres.upgrade(url, timeout_s)
+
+    def claim(self, key: str) -> bool:
+        """Record ``key``; True if nobody, on any host, had claimed it within the TTL."""
+        now = time.time()
+        self._claims += 1
+        with self._postgres.connection(self._url, timeout_s=self._timeout_s) as conn, conn.transaction():
+            if self._claims % _PRUNE_EVERY == 1:
+                conn.execute("DELETE FROM seen_events WHERE at < %s", (now - self._ttl,))
+            # An expired key may be claimed again: drop it first, then race on the insert.
+            conn.execute("DELETE FROM seen_events WHERE key = %s AND at < %s", (key, now - self._ttl))
+            won = conn.execute("INSERT INTO seen_events (key, at) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                               (key, now)).rowcount == 1
+        return won
+
+    def close(self) -> None:
+        """Nothing to close: connections belong to the process's pool."""

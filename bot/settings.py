@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
+
+if TYPE_CHECKING:
+    from index.store import IndexStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INDEX = PROJECT_ROOT / "var" / "index"
@@ -51,6 +55,14 @@ class Settings:
     # The shared annotation folder (corpus/, eval/) that `storydesk eval` reads: ../shared beside
     # the repository unless STORYDESK_SHARED says otherwise.
     shared_dir: Path = DEFAULT_SHARED
+    # --- PostgreSQL + pgvector (issue #15; docs/scale.md). With a URL, the index, event de-duplication
+    # and channel bindings live in that database instead of index_dir; reads of the index may go to
+    # a streaming replica. ef_search: HNSW candidates examined per archive-wide query (>= 256, the
+    # shortlist search re-ranks). The timeout bounds each wait for a connection.
+    database_url: str = field(default="", repr=False)  # may carry a password
+    database_read_url: str = field(default="", repr=False)
+    hnsw_ef_search: int = 256
+    database_timeout_s: float = 5.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -80,4 +92,28 @@ class Settings:
             max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or 1_000_000),
             answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
             shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
+            database_url=database_url(env("STORYDESK_DATABASE_URL", "")),
+            database_read_url=database_url(env("STORYDESK_DATABASE_READ_URL", "")),
+            hnsw_ef_search=int(env("STORYDESK_HNSW_EF_SEARCH", "") or 256),
+            database_timeout_s=float(env("STORYDESK_DATABASE_TIMEOUT_S", "") or 5.0),
         )
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work, with what is expected instead."""
+
+
+def database_url(value: str) -> str:
+    """A PostgreSQL URL, or "" for none; anything else is refused with what is expected."""
+    value = value.strip()
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("a database URL starts with postgresql:// (e.g. postgresql://user@host:5432/storydesk)")
+    return value
+
+
+def open_index(settings: Settings) -> IndexStore:
+    """The index the settings name: the PostgreSQL database when a URL is set, else the folder."""
+    from index.store import open_store
+
+    return open_store(settings.index_dir, settings.database_url, read_url=settings.database_read_url,
+                      ef_search=settings.hnsw_ef_search, timeout_s=settings.database_timeout_s)

@@ -45,9 +45,11 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from slack_sdk.webhook import WebhookClient
 
 from bot import render_slack as render
-from bot.bindings import Bindings
-from bot.seen import SeenKeys
+from bot.answer import unavailable_message
+from bot.bindings import ChatBindings
+from bot.seen import EventClaims, SeenKeys
 from bot.settings import Settings
+from index.store import StoreUnavailable
 from index.validate import QuestionError, validate_check_words
 
 log = logging.getLogger(__name__)
@@ -277,8 +279,8 @@ def _respond(respond: Respond, **message: Any) -> None:
 class SlackSurface:
     """The bolt app, its listeners, and the pools they run on."""
 
-    def __init__(self, desk: Any, bindings: Bindings, app: App, listener_pool: TrackedPool,
-                 admins: frozenset[str] = frozenset(), seen: SeenKeys | None = None,
+    def __init__(self, desk: Any, bindings: ChatBindings, app: App, listener_pool: TrackedPool,
+                 admins: frozenset[str] = frozenset(), seen: EventClaims | None = None,
                  answer_budget_s: float = 30.0) -> None:
         self.desk = desk
         self.bindings = bindings
@@ -292,7 +294,7 @@ class SlackSurface:
         self.answer_budget_s = answer_budget_s
         self._deadlines = Deadlines()
         # Shared with other processes on the same index folder, so a restart never double-posts.
-        self._seen = seen or SeenKeys()
+        self._seen: EventClaims = seen or SeenKeys()
 
     def claim_once(self, key: str) -> bool:
         """True the first time ``key`` is claimed (by any process on this index folder)."""
@@ -493,6 +495,10 @@ class SlackSurface:
             message = notice.message
         except QuestionError as exc:  # the desk's message is written for the reporter
             message = render.render_notice(f"Sorry: {exc}")
+        except StoreUnavailable as exc:  # the database is down: say so, privately; it resumes by itself
+            ref = new_ref()
+            log.warning("storydesk is unavailable (ref %s): %s", ref, exc)
+            message = render.render_notice(unavailable_message(ref))
         except Exception:
             ref = new_ref()
             log.exception("storydesk could not answer (ref %s)", ref)
@@ -550,7 +556,7 @@ class SlackSurface:
         self._seen.close()
 
 
-def build_surface(desk: Any, settings: Settings, bindings: Bindings, *,
+def build_surface(desk: Any, settings: Settings, bindings: ChatBindings, *,
                   client: WebClient | None = None) -> SlackSurface:
     """The Slack app for ``desk``, configured from ``settings``; the same app serves HTTP and Socket Mode.
 
@@ -570,6 +576,6 @@ def build_surface(desk: Any, settings: Settings, bindings: Bindings, *,
         request_verification_enabled=True,
     )
     surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
-                           seen=SeenKeys.in_folder(bindings.path.parent), answer_budget_s=settings.answer_budget_s)
+                           seen=bindings.seen_keys(), answer_budget_s=settings.answer_budget_s)
     surface.register()
     return surface

