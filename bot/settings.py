@@ -62,7 +62,7 @@ class Settings:
     database_url: str = field(default="", repr=False)  # may carry a password
     database_read_url: str = field(default="", repr=False)
     hnsw_ef_search: int = 256
-    database_timeout_s: float = 5.0
+    database_timeout_s: float = 2.0  # under Slack's 3-second ack, so a down database is reported in time
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -95,7 +95,7 @@ class Settings:
             database_url=database_url(env("STORYDESK_DATABASE_URL", "")),
             database_read_url=database_url(env("STORYDESK_DATABASE_READ_URL", "")),
             hnsw_ef_search=int(env("STORYDESK_HNSW_EF_SEARCH", "") or 256),
-            database_timeout_s=float(env("STORYDESK_DATABASE_TIMEOUT_S", "") or 5.0),
+            database_timeout_s=float(env("STORYDESK_DATABASE_TIMEOUT_S", "") or 2.0),
         )
 
 
