@@ -57,7 +57,7 @@ def ingest_child(paths: list[str], index_dir: str) -> dict[str, float]:
     embedder = Embedder.load()
     t1 = time.perf_counter()
     acc: dict[str, float] = defaultdict(float)
-    for owner, name in [(indexer, "extract_quotes"), (indexer, "units_for"), (indexer, "sentences"),
+    for owner, name in [(indexer, "extract_quotes_many"), (indexer, "units_for"), (indexer, "sentences"),
                         (Embedder, "encode"), (Store, "write"), (Store, "_write_vectors")]:
         _wrap(owner, name, acc)
     store = Store.open(Path(index_dir))
@@ -74,7 +74,7 @@ def ingest_child(paths: list[str], index_dir: str) -> dict[str, float]:
         "model_load_s": t1 - t0,
         "wall_s": t4 - t2,
         "parse_s": t3 - t2,
-        "quotes_s": acc["extract_quotes"],
+        "quotes_s": acc["extract_quotes_many"],
         "sentences_s": acc["sentences"],
         "units_other_s": acc["units_for"] - acc["sentences"],
         "encode_s": acc["encode"],

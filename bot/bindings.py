@@ -56,6 +56,11 @@ def open_bindings(settings: Settings) -> ChatBindings:
     return Bindings.in_folder(settings.index_dir)
 
 
+def state_folder(bindings: ChatBindings, settings: Settings) -> Path:
+    """The folder of the chat state kept beside ``bindings`` (the index folder when they are in a database)."""
+    return bindings.path.parent if isinstance(bindings, Bindings) else settings.index_dir
+
+
 class Bindings:
     """Channel -> story bindings and thread -> story memory, persisted in one JSON file."""
 

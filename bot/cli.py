@@ -1,4 +1,4 @@
-"""The ``storydesk`` command line: ingest, ask, quotes, check, eval, serve.
+"""The ``storydesk`` command line: ingest, ask, quotes, check, eval, serve, feedback.
 
 Every command reads its defaults from :class:`bot.settings.Settings`; ``--index`` overrides the
 index folder. Bad input exits with status 2 and a one-line ``error:`` on stderr.
@@ -21,6 +21,9 @@ from index.validate import MAX_K, QuestionError, validate_check_words, validate_
 
 if TYPE_CHECKING:
     from bot.answer import Desk
+    from bot.follows import FollowedFeed
+    from bot.progress import IngestProgress
+    from index.models import Story
     from index.store import IndexStore
 
 log = logging.getLogger("storydesk")
@@ -68,49 +71,126 @@ def _same_ids(paths: list[Path], story_id: str | None) -> dict[str, list[Path]]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.progress import IngestProgress, IngestSummary
     from index.embed import Embedder
+    from index.fetch import FetchError
     from index.indexer import ingest
     from index.ingest import IngestError, discover, load_story
+    from index.pages import desk_links, outcome
 
     settings = _settings(args)
     store = open_index(settings)
     if args.if_empty and store.list_stories():
         return 0
+    links = [a for a in args.paths if _is_link(a)]
     try:
+        files = [Path(a) for a in args.paths if not _is_link(a)]
         # The same file named twice (or found twice through a folder) is one story.
-        paths = list(dict.fromkeys(p.resolve() for p in discover(args.paths)))
-        if args.id and len(paths) != 1:
-            return _fail("--id names one story: give exactly one file with it")
+        paths = list(dict.fromkeys(p.resolve() for p in discover(files))) if files else []
+        if args.id and len(paths) + len(links) != 1:
+            return _fail("--id names one story: give exactly one file or link with it")
+        if args.url and links:
+            return _fail("--url is for files: a link's story keeps the page's own address")
         # Before any file is read or the model loads: two files would each replace the other.
         same = _same_ids(paths, args.id)
         if same:
             sid, found = next(iter(same.items()))
             return _fail(f"story id {sid!r} would come from {len(found)} files ({', '.join(map(str, found))}); "
                          "rename one, or ingest it on its own with --id")
+        progress = IngestProgress(sys.stdout)
+        progress.phase("reading", len(paths) + len(links))
         stories, errors = [], []
         for path in paths:
             try:
                 stories.append(load_story(path, story_id=args.id, url=args.url or ""))
             except IngestError as exc:
                 errors.append(str(exc))
+            progress.step(str(path))
+        taken = {**desk_links(store), **{s.id: s.url for s in stories}}
+        skipped = 0
+        for link in links:
+            try:
+                read, failures = _read_link(link, settings, args.id, taken, progress)
+                stories.extend(read)
+                skipped += len(failures)
+                for failure in failures:
+                    print(f"skipped: {without_control_characters(failure)}", file=sys.stderr)
+            except (FetchError, IngestError) as exc:
+                errors.append(f"{link}: {exc}")
+            progress.step(link)
     except IngestError as exc:
         return _fail(str(exc))
     if errors:
+        progress.close()
         for e in errors:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {without_control_characters(e)}", file=sys.stderr)
         if not args.skip_bad:
-            print("Nothing was ingested (fix the files above, or pass --skip-bad).", file=sys.stderr)
+            print("Nothing was ingested (fix the files or links above, or pass --skip-bad).", file=sys.stderr)
             return 2
     if not stories:
+        progress.close()
         return _fail("no readable stories to ingest")
     embedder = Embedder.load(settings.model_dir)
+    summary = IngestSummary(failed=len(errors) + skipped)
+    # In slices, so the bar moves while the model works; few enough that each write stays cheap.
+    step = max(16, len(stories) // 20)
+    progress.phase("indexing", len(stories))
     try:
-        report = ingest(store, embedder, stories)
+        for i in range(0, len(stories), step):
+            chunk = stories[i : i + step]
+            report = ingest(store, embedder, chunk)
+            for story in chunk:
+                kind = outcome(report, story.id)
+                setattr(summary, kind, getattr(summary, kind) + 1)
+            progress.step(chunk[-1].id, len(chunk))
     except IngestError as exc:
+        progress.close()
         return _fail(str(exc))
-    print(f"Indexed {len(report.added)} new, {len(report.replaced)} replaced, "
-          f"{len(report.unchanged)} unchanged into {store.location}")
+    summary.seconds = progress.close()
+    print(summary.line(store.location))
     return 2 if errors else 0
+
+
+# --- links and feeds (issue #14) -----------------------------------------------------------
+
+
+def _is_link(arg: str) -> bool:
+    return arg.lower().startswith(("http://", "https://"))
+
+
+def _read_link(link: str, settings: Settings, story_id: str | None, taken: dict[str, str],
+               progress: IngestProgress) -> tuple[list[Story], list[str]]:
+    """The stories behind ``link``: one for an article page; one per article for an RSS or Atom feed.
+
+    A feed's articles that cannot be read are skipped and returned as messages (one paywalled page
+    must not hold back the rest); a page or feed that cannot be read raises.
+    """
+    from index.feeds import parse_feed
+    from index.fetch import FEED_TYPES, HTML_TYPES, FetchError, fetch
+    from index.ingest import IngestError
+    from index.pages import load_page, story_from_page
+
+    policy = settings.fetch_policy()
+    page = fetch(link, policy, accept=HTML_TYPES + FEED_TYPES)
+    if page.content_type not in FEED_TYPES:
+        story = story_from_page(page, story_id=story_id, taken=taken)
+        taken[story.id] = story.url
+        return [story], []
+    if story_id:
+        raise IngestError("--id names one story, and this link is a feed of many")
+    feed = parse_feed(page)
+    progress.grow(len(feed.entries))
+    stories: dict[str, Story] = {}
+    failures: list[str] = []
+    for entry in feed.entries:
+        try:
+            story = load_page(entry.link, policy, taken=taken)
+            taken[story.id] = story.url
+            stories.setdefault(story.id, story)  # two entries for one canonical page are one story
+        except (FetchError, IngestError) as exc:
+            failures.append(f"{entry.link}: {exc}")
+        progress.step(entry.link)
+    return list(stories.values()), failures
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -128,7 +208,6 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_stories(args: argparse.Namespace) -> int:
     from bot.render_text import render_stories
-
     stories = open_index(_settings(args)).list_stories()
     if args.json:
         print(json.dumps([asdict(s) for s in stories], ensure_ascii=False))
@@ -139,7 +218,6 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from bot.render_text import render_story
-
     stories = open_index(_settings(args)).snapshot().stories
     if args.id not in stories:
         return _fail(f"no story with id {args.id!r} in the index")
@@ -247,6 +325,98 @@ def cmd_discord(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_follow(args: argparse.Namespace) -> int:
+    from bot.follows import Follows, follow_feed
+    from bot.story_links import count
+
+    settings = _settings(args)
+    follows = Follows.in_folder(settings.index_dir)
+    if args.list:
+        feeds = follows.list()
+        if not feeds:
+            print("No feeds followed. Follow one with: storydesk follow URL")
+        for followed in feeds:
+            _show(f"{followed.url}  {followed.title or '(untitled)'}  {_feed_status(followed)}")
+        return 0
+    if args.remove:
+        if not follows.remove(args.remove):
+            return _fail(f"not following {args.remove}; `storydesk follow --list` shows what is followed")
+        _show(f"Stopped following {args.remove} (its stories stay on the desk)")
+        return 0
+    if not args.url:
+        return _fail("give a feed URL to follow, or --list, or --remove URL")
+    try:
+        feed, new = follow_feed(follows, args.url, settings.fetch_policy())
+    except ValueError as exc:  # FetchError, FeedError, FollowError: each says why
+        return _fail(f"{args.url}: {exc}")
+    articles = count(len(feed.entries), "article")
+    _show(f"{'Following' if new else 'Already following'} {feed.title or feed.url} ({articles} now); "
+          f"storydesk serve checks it every {settings.follow_minutes:g} minutes. "
+          f"To add its articles at once: storydesk ingest {feed.url}")
+    return 0
+
+
+def _feed_status(feed: FollowedFeed) -> str:
+    import time
+
+    if feed.failures:
+        return f"failing ({feed.failures} in a row): {feed.last_error}"
+    if not feed.checked_at:
+        return "not checked yet"
+    return f"ok, checked {round((time.time() - feed.checked_at) / 60)} min ago"
+
+
+# --- feedback (issue #14 part 3) -----------------------------------------------------------
+
+
+def _since(value: str) -> float:
+    """``--since``: an ISO date or date-time (UTC unless it says otherwise), as a Unix time."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date like 2026-12-01 or 2026-12-01T09:30, not {value!r}") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.feedback import FILENAME, REASONS, FeedbackStore, training_rows
+
+    settings = _settings(args)
+    if not (settings.index_dir / FILENAME).exists():
+        votes = []
+    else:
+        store = FeedbackStore.in_folder(settings.index_dir, settings.feedback_key)
+        votes = store.votes(since=args.since)
+        store.close()
+    if args.action == "export":
+        rows, skipped = training_rows(votes)
+        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        if args.out:
+            Path(args.out).write_text(lines, encoding="utf-8")
+        else:
+            sys.stdout.write(lines)
+        print(f"{len(rows)} training rows from {len(votes)} votes; {skipped} name no right answer "
+              "(wrong passage or speaker, other) and need a person to mark it", file=sys.stderr)
+        return 0
+    if args.json:
+        for vote in votes:
+            print(json.dumps(vote.to_dict(), ensure_ascii=False))
+        return 0
+    if not votes:
+        print("No feedback yet.")
+        return 0
+    for vote in votes:
+        when = datetime.fromtimestamp(vote.at, UTC).strftime("%Y-%m-%d %H:%M")
+        choice = {"up": "👍", "down": "👎"}.get(vote.choice) or "👎 " + REASONS[vote.choice].lower()
+        where = ", ".join(f"{p.story} ¶{'-'.join(map(str, p.paragraphs))}" for p in vote.shown[:3]) or "nothing shown"
+        _show(f"{when}\t{choice}\t{vote.surface}\t{vote.question}\t{where}")
+    return 0
+
+
 # --- database (issue #15) -------------------------------------------------------------------
 
 
@@ -301,9 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = command("ingest", cmd_ingest, "Index story files (.txt, .md, .html) or folders of them.")
-    p.add_argument("paths", nargs="+", type=Path)
-    p.add_argument("--id", help="story id (default: the file name without its suffix)")
+    p = command("ingest", cmd_ingest,
+                "Index story files (.txt, .md, .html), folders of them, web pages and RSS/Atom feeds (links).")
+    p.add_argument("paths", nargs="+", metavar="PATH_OR_URL")
+    p.add_argument("--id", help="story id (default: the file name without its suffix, or read off the link)")
     p.add_argument("--url", help="the story's web address, shown as a link in replies")
     p.add_argument("--if-empty", action="store_true", help="do nothing if the index has stories")
     p.add_argument("--skip-bad", action="store_true", help="ingest the good files even if some fail")
@@ -342,10 +513,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("-v", "--verbose", action="store_true", help="print each miss")
 
+    p = command("follow", cmd_follow, "Follow an RSS or Atom feed: `storydesk serve` adds its new articles.")
+    p.add_argument("url", nargs="?", help="the feed's address")
+    p.add_argument("--list", action="store_true", help="list followed feeds and how their last poll went")
+    p.add_argument("--remove", metavar="URL", help="stop following this feed")
+
     p = command("serve", cmd_serve, "Run the chat bot (Socket Mode if SLACK_APP_TOKEN, else HTTP).")
     p.add_argument("--http", action="store_true", help="force HTTP mode")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+
+    p = command("feedback", cmd_feedback, "List readers' 👍 / 👎 on chat answers, or export them for training.")
+    p.add_argument("action", nargs="?", choices=["list", "export"], default="list",
+                   help="list (default), or export rows in the reader's training format (eval/reader/train)")
+    p.add_argument("--since", type=_since, help="only feedback from this date (UTC), e.g. 2026-12-01")
+    p.add_argument("--json", action="store_true", help="list: one JSON object per vote")
+    p.add_argument("--out", help="export: write to this file (default: standard output)")
 
     p = command("db", cmd_db, "Database: 'upgrade' the schema; 'copy' an index between a folder and a database.")
     p.add_argument("action", choices=["upgrade", "copy"])

@@ -1,8 +1,9 @@
 """Discord slash commands over the HTTP interactions endpoint: ``POST /discord/interactions``.
 
 A thin adapter, in the spirit of bolt-python's Starlette handler: verify the request, translate
-the interaction into a call on :class:`bot.answer.Desk`, and turn what the desk returns into a
-Discord reply with :mod:`bot.render_discord`. No retrieval logic lives here.
+the interaction into a :class:`bot.commands.Request`, run it with :class:`bot.commands.Commands`,
+and render the result with :mod:`bot.render_discord`. No command or retrieval logic lives here;
+even the registered ``/story`` command is built from :data:`bot.commands.COMMANDS`.
 
     routes = discord_routes(desk, settings, bindings)   # mounted by bot.server
     register_commands(settings)                         # `storydesk discord register`
@@ -19,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,19 +32,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import commands, feedback
 from bot import render_discord as render
-from bot.answer import unavailable_message
-from bot.bindings import ChatBindings
+from bot.bindings import ChatBindings, state_folder
+from bot.feedback import FeedbackStore
 from bot.http_guard import Rejected, decode_text, loads_object, read_body
+from bot.metrics import Metrics
 from bot.settings import Settings
-from index.store import StoreUnavailable
-from index.validate import QuestionError
+from bot.story_links import StoryLinks
 
 log = logging.getLogger(__name__)
 
 # Interaction types Discord sends, and the response types we answer with.
-PING, APPLICATION_COMMAND, AUTOCOMPLETE = 1, 2, 4
-PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, AUTOCOMPLETE_RESULT = 1, 4, 5, 8
+PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 1, 2, 3, 4
+PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT = 1, 4, 5, 7, 8
 EPHEMERAL = 1 << 6
 # Option types used by the /story command.
 SUB_COMMAND, STRING, BOOLEAN = 1, 3, 5
@@ -65,38 +66,28 @@ def _option(kind: int, name: str, description: str, **extra: Any) -> dict[str, A
 _STORY_OPTION = _option(STRING, "story", "Story id (default: this channel's story)", autocomplete=True, max_length=100)
 _PUBLIC_OPTION = _option(BOOLEAN, "public", "Post in the channel for everyone (default: only you see it)")
 
-#: The /story command as registered with Discord (required options first, as Discord demands).
+
+def _subcommand(spec: commands.CommandSpec) -> dict[str, Any]:
+    """A :data:`bot.commands.COMMANDS` row as a Discord subcommand (required options first)."""
+    options: list[dict[str, Any]] = []
+    if spec.arg == "story":
+        options.append(dict(_STORY_OPTION, description=spec.arg_help, required=spec.arg_required))
+    elif spec.arg:
+        options.append(_option(STRING, spec.arg, spec.arg_help, max_length=1000,
+                               **({"required": True} if spec.arg_required else {})))
+    if spec.scoped:
+        options += [_PUBLIC_OPTION, _STORY_OPTION]
+    sub = _option(SUB_COMMAND, spec.name, spec.summary[:1].upper() + spec.summary[1:100])
+    return dict(sub, options=options) if options else sub
+
+
+#: The /story command as registered with Discord: one subcommand per row of the command table.
 STORY_COMMAND: dict[str, Any] = {
     "name": COMMAND_NAME,
     "type": 1,
     "description": "Ask about a news story and get cited, verbatim answers",
-    "options": [
-        _option(SUB_COMMAND, "ask", "Ask a question about the story", options=[
-            _option(STRING, "question", "Your question", required=True, max_length=1000),
-            _PUBLIC_OPTION,
-            _STORY_OPTION,
-        ]),
-        _option(SUB_COMMAND, "quotes", "Who said what in the story", options=[
-            _option(STRING, "name", "Only quotes from this speaker", max_length=100),
-            _PUBLIC_OPTION,
-            _STORY_OPTION,
-        ]),
-        _option(SUB_COMMAND, "check", "Check whether words appear in the story verbatim", options=[
-            _option(STRING, "words", "The words to check", required=True, max_length=1000),
-            _PUBLIC_OPTION,
-            _STORY_OPTION,
-        ]),
-        _option(SUB_COMMAND, "stories", "List the stories storydesk knows"),
-        _option(SUB_COMMAND, "use", "Make this channel ask about one story", options=[
-            dict(_STORY_OPTION, description="Story id, or 'all' to search every story", required=True),
-        ]),
-        _option(SUB_COMMAND, "help", "How to use storydesk"),
-    ],
+    "options": [_subcommand(spec) for spec in commands.COMMANDS if spec.listed],
 }
-
-
-class UserError(ValueError):
-    """A request storydesk cannot act on, with a message for the user (not a bug: no ref)."""
 
 
 # --- request -> interaction ---------------------------------------------------------------------
@@ -132,6 +123,7 @@ class Interaction:
     subcommand: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     focused: str | None = None  # the option being typed, for autocomplete
+    custom_id: str = ""  # the button clicked, for a message component
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Interaction:
@@ -153,6 +145,9 @@ class Interaction:
         if perms is not None and not (isinstance(perms, str) and perms.isdigit() and len(perms) <= 20):
             raise Rejected(400, "permissions is not a number string")
         channel = _mapping(payload.get("channel"), "channel")
+        custom_id = data.get("custom_id", "")
+        if not isinstance(custom_id, str) or len(custom_id) > 100:
+            raise Rejected(400, "custom_id is not a string of at most 100 characters")
         return cls(
             type=kind,
             id=str(payload.get("id", "")),
@@ -164,12 +159,14 @@ class Interaction:
             subcommand=str(sub.get("name", "")),
             options=options,
             focused=focused,
+            custom_id=custom_id,
         )
 
     @property
     def ephemeral(self) -> bool:
         """Answers are private unless asked for publicly; a channel binding is announced."""
-        return self.subcommand != "use" and self.options.get("public") is not True
+        spec = commands.spec_for(self.subcommand)
+        return not (spec is not None and spec.visible) and self.options.get("public") is not True
 
 
 def _mapping(value: Any, name: str) -> Mapping[str, Any]:
@@ -200,108 +197,45 @@ class Reply:
     error: bool = False
 
 
-class Commands:
-    """``/story`` subcommands: each turns an interaction into one desk call and one rendered
-    message. Runs in a worker thread, since the desk's calls block."""
-
-    def __init__(self, desk: Any, bindings: ChatBindings) -> None:
-        self.desk = desk
-        self.bindings = bindings
-
-    def run(self, it: Interaction) -> Reply:
-        """The reply for ``it``; never raises: failures become a short error with a ref."""
-        try:
-            handler = getattr(self, f"do_{it.subcommand}", None)
-            if handler is None:
-                return _error(f"Unknown command {render.escape_markdown(it.subcommand)!r}. Try /story help.")
-            message = handler(it)
-            return message if isinstance(message, Reply) else Reply(message)
-        except (QuestionError, UserError) as exc:
-            # The user's input was unusable (empty, too long, unknown story): say why, no ref.
-            return _error(str(exc) or "That request could not be answered.")
-        except StoreUnavailable as exc:  # the database is down: say so; it resumes by itself
-            ref = uuid.uuid4().hex[:8]
-            log.warning("discord /story %s: unavailable ref=%s: %s", it.subcommand, ref, exc)
-            return _error(unavailable_message(ref))
-        except Exception:
-            ref = uuid.uuid4().hex[:8]
-            log.exception("discord /story %s failed ref=%s", it.subcommand, ref)
-            return _error("Sorry, something went wrong answering that.", ref=ref)
-
-    def _story(self, it: Interaction) -> str | None:
-        """The story named in the command, else the channel's binding, else all (None).
-
-        A binding to a story that has since been removed is dropped, and the asker told (privately).
-        """
-        named = _text(it, "story").strip()
-        if named:
-            if not self.desk.has_story(named):
-                raise UserError(f"There is no story **{render.fit(named, 100)}**. `/story stories` lists them.")
-            return named
-        bound = self.bindings.channel_story(BINDING_PREFIX + it.channel_id) if it.channel_id else None
-        if bound is not None and not self.desk.has_story(bound):
-            self.bindings.forget_story(bound)
-            raise UserError(f"This channel was set to story **{render.fit(bound, 100)}**, which has been removed, "
-                            "so it now searches all stories. Ask again, or pick one with `/story use`.")
-        return bound
-
-    def do_ask(self, it: Interaction) -> render.Message:
-        answer = self.desk.ask(_text(it, "question"), story=self._story(it))
-        # A not-found answer names what the desk does cover, as Slack's does.
-        return render.render_answer(answer, stories=() if answer.found else self.desk.stories())
-
-    def do_quotes(self, it: Interaction) -> render.Message:
-        name = _text(it, "name").strip() or None
-        return render.render_quotes(self.desk.quotes(story=self._story(it), speaker=name), speaker=name)
-
-    def do_check(self, it: Interaction) -> render.Message:
-        words = _text(it, "words")
-        return render.render_check(words, self.desk.check(words, story=self._story(it)))
-
-    def do_stories(self, it: Interaction) -> render.Message:
-        bound = self.bindings.channel_story(BINDING_PREFIX + it.channel_id) if it.channel_id else None
-        return render.render_stories(self.desk.stories(), bound=bound)
-
-    def do_use(self, it: Interaction) -> render.Message | Reply:
-        # Rebinding changes the answers everyone in the channel gets, so in a server it takes a
-        # channel manager; in a DM the user is the channel.
-        if it.permissions is not None and not it.permissions & BIND_PERMISSIONS:
-            return _error("Only members who can manage this channel can change its story.")
-        story = _text(it, "story").strip()
-        key = BINDING_PREFIX + it.channel_id
-        if story.lower() in ("all", "none", "*"):
-            self.bindings.bind(key, None)
-            return render.message("This channel now searches all stories.")
-        info = next((s for s in self.desk.stories() if s.id == story), None)
-        if info is None:
-            raise UserError(f"There is no story **{render.fit(story, 100)}**. `/story stories` lists them.")
-        self.bindings.bind(key, story)
-        return render.render_bound(info)
-
-    def do_help(self, it: Interaction) -> render.Message:
-        return render.render_help()
-
-    def autocomplete(self, it: Interaction) -> list[dict[str, str]]:
-        """Story choices matching what the user has typed so far (Discord shows up to 25)."""
-        if it.focused != "story":
-            return []
-        typed = _text(it, "story").lower()
-        choices = [
-            {"name": render.trim(f"{s.headline} ({s.id})" if s.headline else s.id, 100), "value": s.id}
-            for s in self.desk.stories()
-            if typed in s.id.lower() or typed in s.headline.lower()
-        ]
-        return [c for c in choices if len(c["value"]) <= 100][:25]
+def run_interaction(cmds: commands.Commands, it: Interaction) -> Reply:
+    """The reply to one ``/story`` interaction; never raises. Blocks: run it in a worker thread."""
+    try:
+        request = commands.from_options(
+            it.subcommand, it.options, surface="discord", user=it.user_id,
+            channel=BINDING_PREFIX + it.channel_id if it.channel_id else "",
+            # In a server, rebinding a channel takes a channel manager; in a DM the user is the channel.
+            manages_channel=True if it.permissions is None else bool(it.permissions & BIND_PERMISSIONS))
+        result = cmds.run(request)
+    except commands.CommandError as exc:
+        result = commands.Notice(str(exc))
+    try:
+        return Reply(render.render_result(result), error=commands.is_private(result))
+    except Exception:
+        ref = commands.new_ref()
+        log.exception("discord /story %s could not be rendered ref=%s", it.subcommand, ref, extra={"ref": ref})
+        return _error("Sorry, something went wrong answering that.", ref=ref)
 
 
-def _text(it: Interaction, name: str) -> str:
-    """The text option ``name`` ("" when absent); a clear error when a client sent another type."""
-    value = it.options.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise UserError(f"The option `{name}` must be text; got {type(value).__name__}. Try `/story help`.")
-    return value
+def run_component(cmds: commands.Commands, it: Interaction) -> tuple[Reply, bool]:
+    """The reply to a button click, and whether it replaces the message clicked (a reason after
+    👎 replaces the question that asked for it). A button storydesk did not make gets a notice."""
+    choice, _, answer_id = it.custom_id.removeprefix(render.FEEDBACK_PREFIX).partition(":")
+    if not it.custom_id.startswith(render.FEEDBACK_PREFIX):
+        choice = answer_id = ""
+    result = cmds.run(commands.Request("feedback", f"{choice} {answer_id}", surface="discord", user=it.user_id))
+    reply = Reply(render.render_result(result), error=commands.is_private(result))
+    return reply, choice in feedback.REASONS and not reply.error
+
+
+def autocomplete(cmds: commands.Commands, it: Interaction) -> list[dict[str, str]]:
+    """Story choices matching what the user has typed so far (Discord shows up to 25)."""
+    if it.focused != "story":
+        return []
+    choices = [
+        {"name": render.trim(f"{s.headline} ({s.id})" if s.headline else s.id, 100), "value": s.id}
+        for s in cmds.story_choices(commands.option_text(it.options, "story"), limit=1000)
+    ]
+    return [c for c in choices if len(c["value"]) <= 100][:25]
 
 
 def _error(text: str, *, ref: str | None = None) -> Reply:
@@ -323,6 +257,7 @@ class DiscordEndpoint:
         reply_within: float = REPLY_WITHIN_S,
         clock: Callable[[], float] = time.time,
         answer_budget_s: float | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         if not settings.discord_public_key:
             raise ValueError("DISCORD_PUBLIC_KEY is not set; Discord interactions cannot be verified")
@@ -331,7 +266,10 @@ class DiscordEndpoint:
         except ValueError as exc:
             raise ValueError("DISCORD_PUBLIC_KEY must be the 64-hex-digit key from the Developer Portal") from exc
         self.settings = settings
-        self.commands = Commands(desk, bindings)
+        # Discord's own permission bits decide admin rights here (Interaction.permissions).
+        self.commands = commands.Commands(
+            desk, bindings, feedback=FeedbackStore.in_folder(state_folder(bindings, settings), settings.feedback_key),
+            metrics=metrics, links=StoryLinks.for_desk(desk, settings))
         self.reply_within = reply_within
         self.clock = clock
         self.max_body = settings.max_body_bytes
@@ -359,20 +297,34 @@ class DiscordEndpoint:
             return JSONResponse({"type": AUTOCOMPLETE_RESULT, "data": {"choices": choices}})
         if it.type == APPLICATION_COMMAND:
             return await self._command(it)
+        if it.type == MESSAGE_COMPONENT:
+            return await self._component(it)
         return JSONResponse({"error": f"unsupported interaction type {it.type}"}, status_code=400)
 
     def _autocomplete(self, it: Interaction) -> list[dict[str, str]]:
         try:
-            return self.commands.autocomplete(it)
-        except UserError:  # typed garbage (a non-text option): nothing to offer
+            return autocomplete(self.commands, it)
+        except commands.CommandError:  # typed garbage (a non-text option): nothing to offer
             return []
         except Exception:
             # Autocomplete has no message to show; an empty list is the visible "no match".
             log.exception("discord autocomplete failed")
             return []
 
+    async def _component(self, it: Interaction) -> Response:
+        """A 👍 / 👎 / reason click: recorded, and answered to the clicker alone."""
+        try:
+            reply, in_place = await asyncio.to_thread(run_component, self.commands, it)
+        except Exception:  # the store failed: still a private reply, never a 500
+            ref = commands.new_ref()
+            log.exception("discord: a feedback click failed ref=%s", ref, extra={"ref": ref})
+            reply, in_place = _error("Sorry, that feedback could not be recorded.", ref=ref), False
+        if in_place:
+            return JSONResponse({"type": UPDATE_MESSAGE, "data": reply.message})
+        return JSONResponse({"type": CHANNEL_MESSAGE, "data": dict(reply.message, flags=EPHEMERAL)})
+
     async def _command(self, it: Interaction) -> Response:
-        work = asyncio.ensure_future(asyncio.to_thread(self.commands.run, it))
+        work = asyncio.ensure_future(asyncio.to_thread(run_interaction, self.commands, it))
         try:
             reply = await asyncio.wait_for(asyncio.shield(work), self.reply_within)
         except TimeoutError:
@@ -398,8 +350,8 @@ class DiscordEndpoint:
                            "stopped waiting. Try a shorter question, or ask about one story.")
         if await self._edit_original(it, reply.message):
             return
-        ref = uuid.uuid4().hex[:8]
-        log.error("discord: could not deliver the answer to interaction %s ref=%s", it.id, ref)
+        ref = commands.new_ref()
+        log.error("discord: could not deliver the answer to interaction %s ref=%s", it.id, ref, extra={"ref": ref})
         await self._edit_original(it, render.render_error("Sorry, the answer could not be delivered.", ref=ref))
 
     async def _edit_original(self, it: Interaction, reply: render.Message) -> bool:
@@ -437,7 +389,7 @@ def _retry_after(resp: httpx.Response) -> float:
 def discord_routes(desk: Any, settings: Settings, bindings: ChatBindings, **options: Any) -> list[Route]:
     """The routes ``bot.server`` mounts when ``DISCORD_PUBLIC_KEY`` is set.
 
-    ``options`` go to :class:`DiscordEndpoint` (``reply_within``, ``clock``), mainly for tests.
+    ``options`` go to :class:`DiscordEndpoint` (``metrics``; ``reply_within``, ``clock`` for tests).
     Raises ``ValueError`` at start-up when the public key is missing or malformed.
     """
     endpoint = DiscordEndpoint(desk, settings, bindings, **options)

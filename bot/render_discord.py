@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from bot import commands, feedback
 from bot.answer import Answer
 from index.models import Hit, Quote, StoryInfo
 
@@ -37,6 +38,11 @@ FIELD_NAME_LIMIT = 256
 FIELD_VALUE_LIMIT = 1024
 MAX_EMBEDS = 10
 EMBEDS_TOTAL_LIMIT = 6000
+MAX_ROWS = 5  # action rows of message components
+CUSTOM_ID_LIMIT = 100
+LABEL_LIMIT = 80
+FEEDBACK_PREFIX = "storydesk_feedback:"  # + "<choice>:<answer id>" on the 👍 / 👎 buttons
+BUTTON, ACTION_ROW, SECONDARY = 2, 1, 2
 ELLIPSIS = "…"
 
 # storydesk's accent colour; verdict colours for /story check.
@@ -57,22 +63,31 @@ _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
 
 
 class QuotesLike(Protocol):
-    """What ``Desk.quotes`` returns (``bot.answer.QuotesAnswer``)."""
+    """What ``Desk.quotes`` returns (``bot.answer.QuotesAnswer``); read-only, as frozen dataclasses are."""
 
-    found: bool
-    message: str
-    quotes: Sequence[Quote]
+    @property
+    def found(self) -> bool: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def quotes(self) -> Sequence[Quote]: ...
 
 
 class CheckLike(Protocol):
     """What ``Desk.check`` returns (``index.quote_check.QuoteCheck``)."""
 
-    verdict: str
-    story: str
-    paragraph: int
-    speaker: str
-    matched: str  # the story's own words, verbatim
-    differences: Sequence[str]
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def story(self) -> str: ...
+    @property
+    def paragraph(self) -> int: ...
+    @property
+    def speaker(self) -> str: ...
+    @property
+    def matched(self) -> str: ...  # the story's own words, verbatim
+    @property
+    def differences(self) -> Sequence[str]: ...
 
 
 # --- text helpers -----------------------------------------------------------------------------
@@ -155,8 +170,12 @@ def _speaker_title(speaker: str, role: str) -> str:
 # --- message assembly -------------------------------------------------------------------------
 
 
-def message(content: str = "", embeds: Iterable[Embed] = ()) -> Message:
+def message(content: str = "", embeds: Iterable[Embed] = (),
+            components: Sequence[dict[str, Any]] | None = None) -> Message:
     """A message with ``allowed_mentions`` locked down and every limit enforced.
+
+    ``components`` (rows of buttons) are included when given; an empty list removes a message's
+    buttons when it replaces one.
 
     ``content`` is used as given (callers escape what came from users or stories); it is trimmed
     to 2,000 characters. Embeds past the tenth are dropped and descriptions shortened until the
@@ -165,7 +184,10 @@ def message(content: str = "", embeds: Iterable[Embed] = ()) -> Message:
     embeds = [dict(e) for e in embeds][:MAX_EMBEDS]
     _fit_total(embeds)
     # A fresh dict every time: callers may mutate the message (flags) without sharing state.
-    return {"content": trim(content, CONTENT_LIMIT), "embeds": embeds, "allowed_mentions": {"parse": []}}
+    msg: Message = {"content": trim(content, CONTENT_LIMIT), "embeds": embeds, "allowed_mentions": {"parse": []}}
+    if components is not None:
+        msg["components"] = list(components)
+    return msg
 
 
 def embed_size(embed: Embed) -> int:
@@ -227,6 +249,12 @@ def validate(msg: Message) -> list[str]:
         problems += [f"embed {n} {what} over {limit}" for what, size, limit in checks if size > limit]
     if not (msg.get("content") or embeds):
         problems.append("empty message")
+    rows = msg.get("components") or []
+    if len(rows) > MAX_ROWS or any(len(row.get("components", [])) > 5 for row in rows):
+        problems.append("more than 5 rows of components, or 5 buttons in a row")
+    for button in (b for row in rows for b in row.get("components", [])):
+        if len(button.get("custom_id", "")) > CUSTOM_ID_LIMIT or len(button.get("label", "")) > LABEL_LIMIT:
+            problems.append("button custom_id over 100 or label over 80")
     return problems
 
 
@@ -248,8 +276,32 @@ def hit_embed(hit: Hit, *, colour: int = COLOUR) -> Embed:
     return embed
 
 
-def render_answer(answer: Answer, *, max_hits: int = 3, stories: Sequence[StoryInfo] = ()) -> Message:
-    """An answer: the question (escaped) and the desk's message, then an embed per hit.
+def _feedback_button(label: str, choice: str, answer_id: str) -> dict[str, Any]:
+    return {"type": BUTTON, "style": SECONDARY, "label": label[:LABEL_LIMIT],
+            "custom_id": f"{FEEDBACK_PREFIX}{choice}:{answer_id}"[:CUSTOM_ID_LIMIT]}
+
+
+def _feedback_row(answer_id: str | None) -> list[dict[str, Any]] | None:
+    if not answer_id:
+        return None
+    buttons = [_feedback_button("👍", feedback.UP, answer_id), _feedback_button("👎", feedback.DOWN, answer_id)]
+    return [{"type": ACTION_ROW, "components": buttons}]
+
+
+def render_vote(choice: str, answer_id: str) -> Message:
+    """The voter's private reply: thanks, or (after 👎) one click to say what was wrong."""
+    if choice == feedback.DOWN:
+        buttons = [_feedback_button(label, reason, answer_id) for reason, label in feedback.REASONS.items()]
+        return message("**What was wrong with this answer?** One click tells the desk; your 👎 is recorded.",
+                       components=[{"type": ACTION_ROW, "components": buttons}])
+    label = "👍" if choice == feedback.UP else f"“{feedback.REASONS.get(choice, choice)}”"
+    return message(f"Thanks: your feedback ({label}) is recorded. Clicking again changes it.", components=[])
+
+
+def render_answer(answer: Answer, *, max_hits: int = 3, stories: Sequence[StoryInfo] = (),
+                  answer_id: str | None = None) -> Message:
+    """An answer: the question (escaped) and the desk's message, then an embed per hit, and
+    (given an ``answer_id``) 👍 / 👎 buttons.
 
     A not-found answer says so plainly, shows (greyed) the nearest passages its message refers
     to, which are not an answer, and, given ``stories``, what the desk does cover.
@@ -258,14 +310,14 @@ def render_answer(answer: Answer, *, max_hits: int = 3, stories: Sequence[StoryI
     if answer.found:
         if answer.message:
             lines.append(fit(answer.message, 500))
-        return message("\n".join(lines), [hit_embed(h) for h in answer.hits[:max_hits]])
+        return message("\n".join(lines), [hit_embed(h) for h in answer.hits[:max_hits]], _feedback_row(answer_id))
     lines.append("🔎 " + fit(answer.message or "The story doesn't say.", 500))
     covers = [s for s in stories if not answer.story or s.id == answer.story][:5]
     if covers:
         lines.append("**The desk covers:** " + "; ".join(fit(s.headline or s.id, 120) for s in covers))
     lines.append("Try asking what someone said or decided, or `/story quotes` to see who is quoted.")
     nearest = [hit_embed(h, colour=COLOUR_MUTED) for h in answer.hits[: min(max_hits, 2)]]
-    return message("\n".join(lines), nearest)
+    return message("\n".join(lines), nearest, _feedback_row(answer_id))
 
 
 def render_stories(stories: Sequence[StoryInfo], *, bound: str | None = None) -> Message:
@@ -352,22 +404,62 @@ def render_bound(story: StoryInfo | str) -> Message:
     return message(f"This channel now follows **{fit(name, 500)}**. Questions here search that story only.")
 
 
-HELP_TEXT = (
-    "**storydesk** answers questions about a news story with cited, verbatim excerpts.\n"
-    "`/story ask question:` ask a question (only you see the answer; set `public: True` to post it)\n"
-    "`/story quotes name:` who said what, optionally for one speaker\n"
-    "`/story check words:` are these words in the story verbatim?\n"
-    "`/story stories` the stories storydesk knows\n"
-    "`/story use story:` make this channel ask about one story"
-)
+def _usage_line(spec: commands.CommandSpec) -> str:
+    typed = f"{spec.name} {spec.arg}:" if spec.arg else spec.name
+    return f"`/story {typed}` {_escape_outside_code(spec.summary)}"
 
 
-def render_help() -> Message:
-    """Usage, for ``/story help``."""
-    return message(HELP_TEXT)
+def render_help(specs: Sequence[commands.CommandSpec] = commands.COMMANDS) -> Message:
+    """Usage, for ``/story help``: one line per listed command."""
+    lines = ["**storydesk** answers questions about a news story with cited, verbatim excerpts."]
+    lines += [_usage_line(spec) for spec in specs if spec.listed]
+    lines.append("Only you see answers; set `public: True` to post one in the channel. "
+                 "👍 / 👎 on an answer tells the desk whether it was right.")
+    return message("\n".join(lines))
+
+
+_CODE_SPAN = re.compile(r"(`[^`\n]*`)")
+
+
+def _escape_outside_code(text: str) -> str:
+    """``text`` with markdown escaped except inside code spans, where Discord parses nothing."""
+    parts = _CODE_SPAN.split(text)
+    return "".join(p if i % 2 else escape_markdown(p) for i, p in enumerate(parts))
+
+
+def render_notice(text: str) -> Message:
+    """A short reply written by storydesk (:mod:`bot.commands` notices): code spans kept as they
+    are (they hold user input, shown literally), everything else escaped."""
+    return message(_escape_outside_code(trim(text, 1500)))
 
 
 def render_error(text: str, *, ref: str | None = None) -> Message:
     """A short visible error; ``ref`` ties it to the traceback in the log."""
     suffix = f" (ref `{ref}`)" if ref else ""
     return message(fit(text, 1500) + suffix)
+
+
+def render_result(result: commands.Result) -> Message:
+    """The message for a :mod:`bot.commands` result."""
+    match result:
+        case commands.AnswerResult(answer, stories, answer_id):
+            return render_answer(answer, stories=stories, answer_id=answer_id)
+        case commands.Voted(answer_id, choice):
+            return render_vote(choice, answer_id)
+        case commands.Usage(specs):
+            return render_help(specs)
+        case commands.StoryList(stories, bound):
+            return render_stories(stories, bound=bound)
+        case commands.Bound(None, _):
+            return message("This channel now searches all stories.")
+        case commands.Bound(str() as story_id, info):
+            return render_bound(info or story_id)
+        case commands.QuotesResult(quotes, speaker):
+            return render_quotes(quotes, speaker=speaker)
+        case commands.CheckResult(check, words):
+            return render_check(words, check)
+        case commands.Done(text) | commands.Notice(text):
+            return render_notice(text)
+        case commands.Failure(ref):
+            return render_error("Sorry, something went wrong answering that.", ref=ref)
+    raise TypeError(f"no Discord rendering for {type(result).__name__}")

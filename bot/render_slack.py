@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot import commands, feedback
 from bot.answer import Answer
 from index.models import Hit, Quote, StoryInfo
 
@@ -34,6 +35,7 @@ QUESTION_LIMIT = 500  # the question is echoed, not the point of the message
 
 SHARE_ACTION = "storydesk_share"
 MORE_ACTION = "storydesk_more"
+FEEDBACK_ACTION_PREFIX = "storydesk_feedback_"  # + the choice: 👍 / 👎 and the reasons after 👎
 
 Message = dict[str, Any]
 Block = dict[str, Any]
@@ -211,13 +213,14 @@ def render_answer(
     more: bool = True,
     shared_by: str = "",
     stories: Sequence[StoryInfo] = (),
+    answer_id: str | None = None,
 ) -> Message:
     """An :class:`Answer` as a Slack message.
 
     The question (escaped), up to ``shown`` hits as quote blocks, a context line, and buttons:
     "More" when the answer holds further hits (and ``more``), "Share in channel" when ``share``.
     ``shared_by`` (a Slack user id) marks a shared copy. ``stories`` lets a not-found answer say
-    what the desk does cover.
+    what the desk does cover. With an ``answer_id``, 👍 / 👎 buttons ask readers whether it was right.
     """
     question = fit(answer.question, QUESTION_LIMIT)
     blocks: list[Block] = [_section(f"*Q:* {question}")]
@@ -234,8 +237,11 @@ def render_answer(
             lines = "\n".join(f"• {_link(s.url, s.headline or s.id)}" for s in covers[:10])
             blocks.append(_section(cut("*The desk covers:*\n" + lines, SECTION_LIMIT)))
         blocks.append(_context("Try asking what someone said or decided, or `/story quotes` to see who is quoted."))
+        buttons = _feedback_buttons(answer_id)
         if share:
-            blocks.append({"type": "actions", "elements": [_button("Share in channel", SHARE_ACTION, value)]})
+            buttons.append(_button("Share in channel", SHARE_ACTION, value))
+        if buttons:
+            blocks.append({"type": "actions", "elements": buttons})
         return _message(f"Q: {cut(answer.question, 200)} — {cut(message, 500)}", blocks)
 
     shown = max(1, min(shown, MAX_BLOCKS - 6))
@@ -250,7 +256,7 @@ def render_answer(
         context = f"Shared by {_mention(shared_by)} · " + context
     blocks.append(_context(context))
 
-    buttons: list[Block] = []
+    buttons = _feedback_buttons(answer_id)
     further = len(answer.hits) - len(hits)
     if more and further > 0:
         buttons.append(_button(f"More ({further})", MORE_ACTION, value))
@@ -261,6 +267,33 @@ def render_answer(
 
     fallback = f"Q: {cut(answer.question, 200)}\n" + "\n".join(_hit_fallback(h) for h in hits)
     return _message(fallback, blocks)
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def _feedback_button(text: str, choice: str, answer_id: str) -> Block:
+    """A vote button; its value is the ``feedback`` command's argument, checked when clicked."""
+    return _button(text, FEEDBACK_ACTION_PREFIX + choice, f"{choice} {answer_id}")
+
+
+def _feedback_buttons(answer_id: str | None) -> list[Block]:
+    if not answer_id:
+        return []
+    return [_feedback_button("👍", feedback.UP, answer_id), _feedback_button("👎", feedback.DOWN, answer_id)]
+
+
+def render_vote(choice: str, answer_id: str) -> Message:
+    """The voter's private reply: thanks, or (after 👎) one click to say what was wrong."""
+    if choice == feedback.DOWN:
+        buttons = [_feedback_button(label, reason, answer_id) for reason, label in feedback.REASONS.items()]
+        return _message("What was wrong with this answer?", [
+            _section("*What was wrong with this answer?* One click tells the desk."),
+            {"type": "actions", "elements": buttons},
+            _context("Your 👎 is recorded. Clicking another button changes it."),
+        ])
+    label = "👍" if choice == feedback.UP else f"“{feedback.REASONS.get(choice, choice)}”"
+    return render_notice(f"Thanks: your feedback ({label}) is recorded. Clicking again changes it.")
 
 
 # --------------------------------------------------------------------------- other replies
@@ -352,23 +385,21 @@ def render_check(result: Any, words: str) -> Message:
     return _message(f"{icon} {label} “{cut(words, 200)}”", blocks)
 
 
-HELP_TEXT = """*storydesk* answers questions about a story with verbatim, cited excerpts.
-• `/story <question>`: answered privately, with a button to share it in the channel
-• `@storydesk <question>`: answered in a thread; follow-ups in the thread stay on the same story
-• `/story quotes [name]`: who is quoted, or everything one person said
-• `/story check "words"`: is this quote really in the story, word for word?
-• `/story stories`: the stories on the desk
-• `/story use <story-id>`: make this channel search one story (`/story use all` to undo)
-You can also ask in a direct message."""
+def _usage_line(spec: commands.CommandSpec) -> str:
+    typed = spec.usage if spec.name == commands.DEFAULT_COMMAND else f"{spec.name} {spec.usage}".strip()
+    return f"• `/story {typed}`: {spec.summary}"
 
 
-def render_help() -> Message:
-    """Usage, for ``/story``, ``/story help`` and empty mentions."""
+def render_help(specs: Sequence[commands.CommandSpec] = commands.COMMANDS) -> Message:
+    """Usage, for ``/story``, ``/story help`` and empty mentions: one line per listed command."""
+    lines = ["*storydesk* answers questions about a story with verbatim, cited excerpts."]
+    lines += [_usage_line(spec) for spec in specs if spec.listed]
+    lines.append("Answers to `/story` are private, with a button to share them in the channel. "
+                 "`@storydesk <question>` answers in a thread (follow-ups there stay on the same story); "
+                 "you can also ask in a direct message. 👍 / 👎 on an answer tells the desk whether it was right.")
     example = "_Try:_ `/story Who called the decision catastrophic?`"
-    return _message("storydesk: /story <question>, /story quotes, /story check, /story stories", [
-        _section(HELP_TEXT),
-        _context(example),
-    ])
+    fallback = "storydesk: " + ", ".join(f"/story {s.name}" for s in specs if s.listed)
+    return _message(fallback, [_section("\n".join(lines)), _context(example)])
 
 
 def render_notice(text: str) -> Message:
@@ -376,13 +407,36 @@ def render_notice(text: str) -> Message:
     return _message(text, [_section(fit(text, SECTION_LIMIT))])
 
 
-def render_unknown_story(story_id: str) -> Message:
-    """The reply to ``/story use`` with an id that is not on the desk."""
-    text = f"There is no story `{fit(story_id, 200)}` on the desk. `/story stories` lists them."
-    return _message(f"There is no story {story_id} on the desk.", [_section(text)])
-
-
 def render_error(ref: str) -> Message:
     """What the user sees when something failed: a short apology with the log reference."""
     text = f"Something went wrong (ref {ref}). Please try again; if it keeps happening, tell the desk editor the ref."
     return _message(text, [_section(f":warning: {escape(text)}")])
+
+
+# --------------------------------------------------------------------------- command results
+
+
+def render_result(result: commands.Result, *, share: bool = False, shown: int = SHOWN_HITS, more: bool = True,
+                  shared_by: str = "") -> Message:
+    """The message for a :mod:`bot.commands` result; the options apply to answers."""
+    match result:
+        case commands.AnswerResult(answer, stories, answer_id):
+            return render_answer(answer, stories=stories, share=share, shown=shown, more=more, shared_by=shared_by,
+                                 answer_id=answer_id)
+        case commands.Voted(answer_id, choice):
+            return render_vote(choice, answer_id)
+        case commands.Usage(specs):
+            return render_help(specs)
+        case commands.StoryList(stories, bound):
+            return render_stories(stories, bound=bound)
+        case commands.Bound(story_id, info):
+            return render_binding(info, story_id)
+        case commands.QuotesResult(quotes, _):
+            return render_quotes(quotes)
+        case commands.CheckResult(check, words):
+            return render_check(check, words)
+        case commands.Done(text) | commands.Notice(text):
+            return render_notice(text)
+        case commands.Failure(ref):
+            return render_error(ref)
+    raise TypeError(f"no Slack rendering for {type(result).__name__}")

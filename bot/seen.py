@@ -31,6 +31,20 @@ TTL_SECONDS = 3600.0
 _PRUNE_EVERY = 500  # claims between deletions of expired keys
 
 
+def connect(path: Path | None) -> sqlite3.Connection:
+    """A connection for small shared files beside the index (``path``; None: in memory): WAL,
+    autocommit, usable from any thread (callers serialise with their own lock)."""
+    target = ":memory:"
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        target = str(path)
+    db = sqlite3.connect(target, timeout=10, check_same_thread=False, isolation_level=None)
+    if path is not None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
 class EventClaims(Protocol):
     """What the chat surfaces need: claim a key once, then close."""
 
@@ -49,14 +63,7 @@ class SeenKeys:
         self._ttl = ttl
         self._lock = threading.Lock()
         self._claims = 0
-        target = ":memory:"
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            target = str(self.path)
-        self._db = sqlite3.connect(target, timeout=10, check_same_thread=False, isolation_level=None)
-        if self.path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect(self.path)
         self._db.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at REAL NOT NULL)")
 
     @classmethod

@@ -7,18 +7,24 @@ Routes in HTTP mode:
 - ``POST /slack/events``: slash commands, events and interactivity, through bolt's Starlette adapter.
 - ``GET /healthz``: 200 with ``desk.health()`` when the index and model are ready, else 503 (also
   while the index's database is down: readiness reads its generation on every probe).
+- ``GET /metrics``: Prometheus text format (:mod:`bot.metrics`); Socket Mode serves it beside ``/healthz``.
 - Discord's routes from :func:`bot.discord_app.discord_routes` when ``DISCORD_PUBLIC_KEY`` is set.
 
-The model and index load once, in :func:`serve`, before the server accepts a request.
+The model and index load once, in :func:`serve`, before the server accepts a request. With
+``STORYDESK_LOG_FORMAT=json`` each log line is one JSON object (:class:`JsonLines`), carrying
+the ``ref`` a user was shown when there is one; standard library ``logging`` and ``json`` are
+enough for that, so no logging library is added.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import threading
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
@@ -28,13 +34,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.allocator import tune_malloc
 from bot.answer import unavailable_message
 from bot.bindings import ChatBindings, open_bindings
+from bot.commands import new_ref
 from bot.discord_app import discord_routes
 from bot.http_guard import Rejected, check_slack_body, decode_text, read_body, slack_signature_ok
+from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.slack_app import RedactSecrets, SlackSurface, build_surface, new_ref
+from bot.slack_app import RedactSecrets, SlackSurface, build_surface
 from index.store import StoreUnavailable
+
+if TYPE_CHECKING:
+    from bot.poller import FeedPoller
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +99,7 @@ class GuardedSlackHandler:
 
 
 def _unavailable(body: dict[str, Any], exc: StoreUnavailable) -> Response:
-    """The shared database is down, so nothing can be claimed or answered now.
+    """The shared database is down (issue #15), so nothing can be claimed or answered now.
 
     A slash command hears it at once, privately (its HTTP response is shown only to the asker);
     an event gets 503, so Slack delivers it again later, when the database may be back.
@@ -107,21 +119,43 @@ def _health(desk: Any) -> dict[str, Any]:
         return {"ready": False, "error": type(exc).__name__}
 
 
-def health_route(desk: Any) -> Route:
-    """``GET /healthz``: index and model readiness, 200 or 503."""
+def _feeds_health(poller: FeedPoller | None) -> dict[str, Any]:
+    """Followed feeds and the failing ones; a feed's trouble is reported, never a reason for 503."""
+    if poller is None:
+        return {}
+    try:
+        return {"feeds": poller.health()}
+    except Exception as exc:  # the follows file unreadable: say so in the report
+        log.warning("feed health failed: %s: %s", type(exc).__name__, str(exc)[:200])
+        return {"feeds": {"error": type(exc).__name__}}
+
+
+def health_route(desk: Any, poller: FeedPoller | None = None) -> Route:
+    """``GET /healthz``: index and model readiness, 200 or 503; with feeds followed, how their polls go."""
 
     async def healthz(_: Request) -> Response:
         report = await run_in_threadpool(_health, desk)
+        report.update(await run_in_threadpool(_feeds_health, poller))
         return JSONResponse(report, status_code=200 if report.get("ready") else 503)
 
     return Route("/healthz", healthz, methods=["GET"])
 
 
-def _discord_routes(desk: Any, settings: Settings, bindings: ChatBindings) -> list[BaseRoute]:
+def metrics_route(metrics: Metrics) -> Route:
+    """``GET /metrics``: the app's own registry in Prometheus' text format."""
+
+    async def scrape(_: Request) -> Response:
+        body, content_type = await run_in_threadpool(metrics.exposition)  # counting stories reads the index
+        return Response(body, headers={"Content-Type": content_type})
+
+    return Route("/metrics", scrape, methods=["GET"])
+
+
+def _discord_routes(desk: Any, settings: Settings, bindings: ChatBindings, metrics: Metrics) -> list[BaseRoute]:
     """Discord's routes when its public key is configured."""
     if not settings.discord_public_key:
         return []
-    return list(discord_routes(desk, settings, bindings))
+    return list(discord_routes(desk, settings, bindings, metrics=metrics))
 
 
 def create_http_app(
@@ -130,32 +164,64 @@ def create_http_app(
     bindings: ChatBindings | None = None,
     *,
     surface: SlackSurface | None = None,
+    metrics: Metrics | None = None,
+    poller: FeedPoller | None = None,
 ) -> Starlette:
-    """The Starlette app for HTTP mode. ``app.state.slack`` holds the :class:`SlackSurface` (or None).
+    """The Starlette app for HTTP mode. ``app.state.slack`` holds the :class:`SlackSurface` (or None),
+    ``app.state.metrics`` the app's :class:`~bot.metrics.Metrics` (for other parts to count into).
 
     Slack's route is mounted when a bot token is configured; Discord's when its public key is.
     """
     bindings = bindings or open_bindings(settings)
-    routes: list[BaseRoute] = [health_route(desk)]
+    if metrics is None:
+        metrics = surface.commands.metrics if surface is not None and surface.commands.metrics else Metrics(desk)
+    routes: list[BaseRoute] = [health_route(desk, poller), metrics_route(metrics)]
     if surface is None and settings.slack_bot_token:
-        surface = build_surface(desk, settings, bindings)
+        surface = build_surface(desk, settings, bindings, metrics=metrics)
     if surface is not None:
+        surface.commands.metrics = surface.commands.metrics or metrics
         routes.append(Route("/slack/events", GuardedSlackHandler(surface, settings).handle, methods=["POST"]))
-    routes.extend(_discord_routes(desk, settings, bindings))
+    routes.extend(_discord_routes(desk, settings, bindings, metrics))
     app = Starlette(routes=routes)
     app.state.slack = surface
     app.state.desk = desk
+    app.state.metrics = metrics
+    app.state.poller = poller
     return app
 
 
-def create_health_app(desk: Any) -> Starlette:
-    """Just ``/healthz``: what Socket Mode serves on ``STORYDESK_HEALTH_PORT``."""
-    return Starlette(routes=[health_route(desk)])
+def create_health_app(desk: Any, metrics: Metrics | None = None, poller: FeedPoller | None = None) -> Starlette:
+    """``/healthz`` and ``/metrics``: what Socket Mode serves on ``STORYDESK_HEALTH_PORT``."""
+    return Starlette(routes=[health_route(desk, poller), metrics_route(metrics or Metrics(desk))])
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per log line: time, level, logger, message, and ``ref`` (the reference a
+    user was shown) and the traceback when the record has them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        ref = getattr(record, "ref", None)
+        if ref:
+            line["ref"] = ref
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+JsonLines.converter = time.gmtime  # times in UTC, as the trailing Z says
 
 
 def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
+        if settings.log_format == "json":
+            handler.setFormatter(JsonLines())
         if not any(isinstance(f, RedactSecrets) for f in handler.filters):
             handler.addFilter(RedactSecrets())
 
@@ -171,6 +237,7 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
     readable message when the configuration cannot work (e.g. no signing secret for HTTP mode).
     """
     from bot.answer import Desk  # imported here: loading it pulls in the model stack
+    from bot.poller import start_poller
 
     _configure_logging(settings)
     host = host or settings.host
@@ -182,6 +249,7 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
         raise SystemExit("HTTP mode needs SLACK_SIGNING_SECRET to verify requests; see docs/slack.md")
 
     log.info("loading the index from %s and the model", "the database" if settings.database_url else settings.index_dir)
+    tune_malloc()  # before the model loads and the worker threads start: see bot/allocator.py
     desk = Desk.open(settings)
     # The loaded index is a few hundred thousand long-lived objects; a full garbage collection
     # walks them all while every thread, acks included, waits. Freezing moves them out of the
@@ -190,23 +258,36 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
     gc.freeze()
     bindings = open_bindings(settings)
     log.info("desk ready: %s", _health(desk))
+    metrics = Metrics(desk)
+    poller = start_poller(desk, settings, metrics)  # followed feeds, polled in the background
+    try:
+        _serve(desk, settings, bindings, metrics, poller, socket_mode=socket_mode, host=host, port=port)
+    finally:
+        poller.stop()
 
+
+def _serve(desk: Any, settings: Settings, bindings: ChatBindings, metrics: Metrics, poller: FeedPoller, *,
+           socket_mode: bool, host: str, port: int) -> None:
     if not socket_mode:
-        app = create_http_app(desk, settings, bindings)
-        log.info("storydesk listening on http://%s:%d (POST /slack/events, GET /healthz)", host, port)
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+        app = create_http_app(desk, settings, bindings, metrics=metrics, poller=poller)
+        log.info("storydesk listening on http://%s:%d (POST /slack/events, GET /healthz, GET /metrics)", host, port)
+        # JSON logs: uvicorn's own lines go through the root handler too, instead of its text config.
+        log_config = None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False,
+                    log_config=log_config)
         if app.state.slack is not None:
             app.state.slack.close()
         return
 
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    surface = build_surface(desk, settings, bindings)
+    surface = build_surface(desk, settings, bindings, metrics=metrics)
     health = uvicorn.Server(
-        uvicorn.Config(create_health_app(desk), host=host, port=settings.health_port, log_level="warning")
+        uvicorn.Config(create_health_app(desk, metrics, poller), host=host, port=settings.health_port,
+                       log_level="warning")
     )
     threading.Thread(target=health.run, name="storydesk-health", daemon=True).start()
-    log.info("storydesk in Socket Mode; /healthz on http://%s:%d", host, settings.health_port)
+    log.info("storydesk in Socket Mode; /healthz and /metrics on http://%s:%d", host, settings.health_port)
     handler = SocketModeHandler(surface.app, app_token=settings.slack_app_token)
     try:
         handler.start()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from dotenv import load_dotenv
 
 if TYPE_CHECKING:
+    from index.fetch import FetchPolicy
     from index.store import IndexStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,13 @@ DISCORD_API_DEFAULT = "https://discord.com/api/v10"
 
 def _csv(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+def _log_format(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"STORYDESK_LOG_FORMAT must be 'text' or 'json', not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,16 @@ class Settings:
     # The shared annotation folder (corpus/, eval/) that `storydesk eval` reads: ../shared beside
     # the repository unless STORYDESK_SHARED says otherwise.
     shared_dir: Path = DEFAULT_SHARED
+    # --- adding stories from links and following feeds (issue #14) ---
+    # Hosts that may resolve to private or loopback addresses (an intranet CMS; tests' 127.0.0.1).
+    fetch_allow_hosts: frozenset[str] = frozenset()
+    # Minutes between polls of each followed feed by `storydesk serve`.
+    follow_minutes: float = 10.0
+    # --- feedback and metrics (issue #14 parts 3 and 4) ---
+    # The key that hashes chat user ids in feedback.sqlite; empty: a random key kept in
+    # feedback.key beside the index. "json" logs one JSON object per line.
+    feedback_key: str = field(default="", repr=False)
+    log_format: str = "text"
     # --- PostgreSQL + pgvector (issue #15; docs/scale.md). With a URL, the index, event de-duplication
     # and channel bindings live in that database instead of index_dir; reads of the index may go to
     # a streaming replica. ef_search: HNSW candidates examined per archive-wide query (>= 256, the
@@ -92,11 +110,22 @@ class Settings:
             max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or 1_000_000),
             answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
             shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
+            fetch_allow_hosts=frozenset(h.lower() for h in _csv(env("STORYDESK_FETCH_ALLOW_HOSTS", ""))),
+            follow_minutes=float(env("STORYDESK_FOLLOW_MINUTES", "") or 10.0),
+            # --- feedback and metrics (issue #14 parts 3 and 4) ---
+            feedback_key=env("STORYDESK_FEEDBACK_KEY", ""),
+            log_format=_log_format(env("STORYDESK_LOG_FORMAT", "") or "text"),
             database_url=database_url(env("STORYDESK_DATABASE_URL", "")),
             database_read_url=database_url(env("STORYDESK_DATABASE_READ_URL", "")),
             hnsw_ef_search=int(env("STORYDESK_HNSW_EF_SEARCH", "") or 256),
             database_timeout_s=float(env("STORYDESK_DATABASE_TIMEOUT_S", "") or 2.0),
         )
+
+    def fetch_policy(self) -> FetchPolicy:
+        """The limits for fetching pages and feeds (index/ never reads settings itself)."""
+        from index.fetch import FetchPolicy
+
+        return FetchPolicy(allow_hosts=self.fetch_allow_hosts)
 
 
 class SettingsError(ValueError):

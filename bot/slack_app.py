@@ -1,8 +1,9 @@
 """The Slack surface: a bolt :class:`~slack_bolt.App` whose listeners are a few lines each.
 
-event -> question -> ``desk`` -> :mod:`bot.render_slack` -> post. No retrieval logic lives here.
+event -> :func:`bot.commands.parse_command` -> :class:`bot.commands.Commands` -> :mod:`bot.render_slack`
+-> post. No command or retrieval logic lives here: this module receives, acks, and delivers.
 
->>> surface = build_surface(desk, settings, Bindings.in_folder(settings.index_dir))
+>>> surface = build_surface(desk, settings, open_bindings(settings))
 >>> surface.app          # hand it to bolt's Starlette adapter or to a SocketModeHandler
 
 What users get:
@@ -30,13 +31,12 @@ import heapq
 import logging
 import os
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.context.respond import Respond
@@ -45,12 +45,13 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from slack_sdk.webhook import WebhookClient
 
 from bot import render_slack as render
-from bot.answer import unavailable_message
-from bot.bindings import ChatBindings
+from bot.bindings import ChatBindings, state_folder
+from bot.commands import Commands, Notice, Request, Result, is_private, new_ref, parse_command, spec_for
+from bot.feedback import FeedbackStore
+from bot.metrics import Metrics
 from bot.seen import EventClaims, SeenKeys
 from bot.settings import Settings
-from index.store import StoreUnavailable
-from index.validate import QuestionError, validate_check_words
+from bot.story_links import StoryLinks
 
 log = logging.getLogger(__name__)
 
@@ -67,56 +68,12 @@ SLOW_WORKERS = 1
 # --------------------------------------------------------------------------- commands
 
 
-CommandName = Literal["help", "ask", "stories", "use", "quotes", "check"]
-# The ids ``storydesk ingest`` accepts: letters (any script), digits, '.', '_' and '-'.
-_STORY_ID = re.compile(r"^\w[\w.-]{0,127}$")
-_QUOTES = "\"'“”‘’«»"
-
-
-@dataclass(frozen=True)
-class Command:
-    """What a ``/story`` line (or a mention's text) asks for."""
-
-    name: CommandName
-    arg: str = ""
-
-
-def parse_command(text: str) -> Command:
-    """Read ``/story`` text. Anything that is not clearly a sub-command is a question.
-
-    >>> parse_command('check "a perfect storm"')
-    Command(name='check', arg='a perfect storm')
-    >>> parse_command("use of force by officers?")   # a question, not a binding
-    Command(name='ask', arg='use of force by officers?')
-    """
-    text = " ".join(text.split())
-    if text.lower() in {"", "help", "?", "-h", "--help", "usage"}:
-        return Command("help")
-    head, _, rest = text.partition(" ")
-    head = head.lower()
-    if head in {"stories", "list"} and not rest:
-        return Command("stories")
-    if head == "use" and rest and " " not in rest and _STORY_ID.match(rest):
-        return Command("use", rest)
-    if head == "quotes" and len(rest.split()) <= 4 and "?" not in rest:
-        speaker = re.sub(r"^(from|by)\s+", "", rest, flags=re.I)
-        return Command("quotes", speaker.strip(_QUOTES + " "))
-    if head == "check" and rest:
-        return Command("check", rest.strip().strip(_QUOTES).strip())
-    return Command("ask", text)
-
-
 def from_slack(text: str, bot_user_id: str | None = None) -> str:
     """The user's words: the bot's own mention removed, Slack's ``&amp; &lt; &gt;`` undone."""
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return " ".join(text.split())
-
-
-def new_ref() -> str:
-    """A short reference that ties what the user saw to the traceback in the log."""
-    return secrets.token_hex(3).upper()
 
 
 # --------------------------------------------------------------------------- plumbing
@@ -212,14 +169,6 @@ class _Job:
         return self._settled
 
 
-class PrivateNotice(Exception):
-    """A message for the asker alone (a stale binding, a bad button): delivered as an error is."""
-
-    def __init__(self, message: Message) -> None:
-        super().__init__("private notice")
-        self.message = message
-
-
 _SECRET = re.compile(
     r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=token=)[^&\s'\",]+|(?<=['\"]token['\"]: ['\"])[^'\"]+"
 )
@@ -277,15 +226,15 @@ def _respond(respond: Respond, **message: Any) -> None:
 
 
 class SlackSurface:
-    """The bolt app, its listeners, and the pools they run on."""
+    """The bolt app, its listeners, and the pools they run on. Commands run in :mod:`bot.commands`."""
 
     def __init__(self, desk: Any, bindings: ChatBindings, app: App, listener_pool: TrackedPool,
                  admins: frozenset[str] = frozenset(), seen: EventClaims | None = None,
-                 answer_budget_s: float = 30.0) -> None:
+                 answer_budget_s: float = 30.0, feedback: FeedbackStore | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.desk = desk
         self.bindings = bindings
-        # Who may rebind a channel with ``/story use``; empty means anyone in the channel.
-        self.admins = admins
+        self.commands = Commands(desk, bindings, admins=admins, feedback=feedback, metrics=metrics)
         self.app = app
         self.listener_pool = listener_pool
         self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
@@ -295,6 +244,15 @@ class SlackSurface:
         self._deadlines = Deadlines()
         # Shared with other processes on the same index folder, so a restart never double-posts.
         self._seen: EventClaims = seen or SeenKeys()
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """Who may run admin-only commands (``/story use``); empty means anyone in the channel."""
+        return self.commands.admins
+
+    @admins.setter
+    def admins(self, users: frozenset[str]) -> None:
+        self.commands.admins = users
 
     def claim_once(self, key: str) -> bool:
         """True the first time ``key`` is claimed (by any process on this index folder)."""
@@ -310,6 +268,7 @@ class SlackSurface:
         self.app.event("message")(self.on_message)
         self.app.action(render.SHARE_ACTION)(self.on_share)
         self.app.action(render.MORE_ACTION)(self.on_more)
+        self.app.action(re.compile("^" + re.escape(render.FEEDBACK_ACTION_PREFIX)))(self.on_feedback)
         self.app.error(self.on_error)
 
     # ------------------------------------------------------------------ middleware
@@ -328,15 +287,13 @@ class SlackSurface:
     def on_story_command(self, ack: Callable[..., None], command: dict[str, Any], respond: Respond) -> None:
         """``/story ...``: ack now, answer privately via ``response_url``."""
         ack()
-        cmd = parse_command(from_slack(command.get("text", "")))
-        channel = f"slack:{command.get('channel_id', '')}"
+        req = self._request(from_slack(command.get("text", "")), channel=command.get("channel_id", ""),
+                            user=command.get("user_id", ""))
 
         def reply(message: Message) -> None:
             _respond(respond, response_type="ephemeral", **message)
 
-        user = command.get("user_id", "")
-        self._submit(reply, lambda: self._reply_to(cmd, channel, None, share=True, user=user),
-                     pool=self._pool_for(cmd))
+        self._submit(reply, req, share=True)
 
     def on_mention(self, event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         """``@storydesk ...`` in a channel: answer in the thread (the existing one, or a new one)."""
@@ -353,10 +310,6 @@ class SlackSurface:
         ack()
         user = body.get("user", {}).get("id", "")
 
-        def produce() -> Message:
-            question, story = self._button_request(action)
-            return self._render(self.desk.ask(question, story=story, k=render.MORE_HITS), shared_by=user)
-
         def reply(message: Message) -> None:
             _respond(respond, response_type="in_channel", replace_original=False, **message)
             _respond(respond, delete_original=True)
@@ -365,7 +318,7 @@ class SlackSurface:
             # Only the sharer sees a failure, and their private answer stays where it was.
             _respond(respond, response_type="ephemeral", replace_original=False, **message)
 
-        self._submit(reply, produce, reply_error)
+        self._submit(reply, self._button_request(action, user), reply_error, shared_by=user)
 
     def on_more(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """"More": reveal further hits (in place when the answer was private, else privately)."""
@@ -373,11 +326,6 @@ class SlackSurface:
         container = body.get("container") or {}
         private = bool(container.get("is_ephemeral"))
         thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
-
-        def produce() -> Message:
-            question, story = self._button_request(action)
-            answer = self.desk.ask(question, story=story, k=render.MORE_HITS)
-            return self._render(answer, shown=render.MORE_HITS, share=private, more=False)
 
         def reply(message: Message) -> None:
             if private:
@@ -388,12 +336,38 @@ class SlackSurface:
         def reply_error(message: Message) -> None:
             _respond(respond, response_type="ephemeral", replace_original=False, **message)
 
-        self._submit(reply, produce, reply_error)
+        request = self._button_request(action, body.get("user", {}).get("id", ""))
+        self._submit(reply, request, reply_error, shown=render.MORE_HITS, share=private, more=False)
+
+    def on_feedback(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
+                    respond: Respond) -> None:
+        """👍 / 👎 on an answer, or a reason after 👎: recorded, and the voter alone answered.
+
+        A reason click replaces the question that asked for it; a vote gets a new private reply.
+        """
+        ack()
+        value = action.get("value")
+        user = (body.get("user") or {}).get("id", "")
+        req = Request("feedback", value if isinstance(value, str) else "", surface="slack",
+                      user=user if isinstance(user, str) else "")
+        in_place = str(action.get("action_id", "")).removeprefix(render.FEEDBACK_ACTION_PREFIX) not in ("up", "down")
+
+        def reply(message: Message) -> None:
+            if in_place:
+                _respond(respond, replace_original=True, **message)
+            else:
+                _respond(respond, response_type="ephemeral", replace_original=False, **message)
+
+        def reply_error(message: Message) -> None:
+            _respond(respond, response_type="ephemeral", replace_original=False, **message)
+
+        self._submit(reply, req, reply_error)
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Errors bolt caught outside :meth:`_submit` (e.g. a malformed payload): log with a ref."""
-        log.error("unhandled error in a Slack listener (ref %s, request type %s)", new_ref(), body.get("type"),
-                  exc_info=error)
+        ref = new_ref()
+        log.error("unhandled error in a Slack listener (ref %s, request type %s)", ref, body.get("type"),
+                  exc_info=error, extra={"ref": ref})
 
     # ------------------------------------------------------------------ helpers
 
@@ -405,11 +379,10 @@ class SlackSurface:
         if not self._seen.claim(f"message:{channel}:{ts}"):
             return  # the app_mention and message twins of one post: answer once
         thread_ts = event.get("thread_ts") or (ts if in_thread else None)
-        thread_key = f"slack:{channel}:{thread_ts}" if thread_ts else None
-        cmd = parse_command(from_slack(event.get("text", ""), context.get("bot_user_id")))
-
-        extra = {"thread_ts": thread_ts} if thread_ts else {}
         user = event.get("user", "")
+        req = self._request(from_slack(event.get("text", ""), context.get("bot_user_id")), channel=channel,
+                            user=user, thread=f"slack:{channel}:{thread_ts}" if thread_ts else None)
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
 
         def reply(message: Message) -> None:
             client.chat_postMessage(channel=channel, **extra, **message)
@@ -421,88 +394,46 @@ class SlackSurface:
             else:
                 client.chat_postMessage(channel=channel, **extra, **message)
 
-        self._submit(reply, lambda: self._reply_to(cmd, f"slack:{channel}", thread_key, share=False, user=user),
-                     reply_error, pool=self._pool_for(cmd))
+        self._submit(reply, req, reply_error)
 
-    def _reply_to(self, cmd: Command, channel: str, thread: str | None, *, share: bool, user: str = "") -> Message:
-        """The message for one command from ``user``; ``channel``/``thread`` are binding keys."""
-        desk = self.desk
-        if cmd.name == "help":
-            return render.render_help()
-        if cmd.name == "stories":
-            return render.render_stories(desk.stories(), bound=self.bindings.channel_story(channel))
-        if cmd.name == "use":
-            if self.admins and user not in self.admins:
-                return render.render_notice(
-                    "Only this workspace's storydesk admins can change which story this channel searches.")
-            if cmd.arg.lower() in {"all", "none", "*"}:
-                self.bindings.bind(channel, None)
-                return render.render_binding(None, None)
-            if not desk.has_story(cmd.arg):
-                return render.render_unknown_story(cmd.arg)
-            self.bindings.bind(channel, cmd.arg)
-            info = next((s for s in desk.stories() if s.id == cmd.arg), None)
-            return render.render_binding(info, cmd.arg)
-        story = self.bindings.story_for(channel, thread)
-        if story is not None and not desk.has_story(story):
-            # The story was removed: forget every binding to it, and tell this asker (only).
-            self.bindings.forget_story(story)
-            raise PrivateNotice(render.render_notice(
-                f"This conversation was set to story `{story}`, which has been removed from storydesk, "
-                "so it now searches all stories. Ask again, or pick a story with `/story use <story-id>`."))
-        if cmd.name == "quotes":
-            return render.render_quotes(desk.quotes(story=story, speaker=cmd.arg or None))
-        if cmd.name == "check":
-            return render.render_check(desk.check(validate_check_words(cmd.arg), story=story), cmd.arg)
-        answer = desk.ask(cmd.arg, story=story, k=render.MORE_HITS)
-        if thread and answer.found and answer.hits:
-            # Follow-ups in this thread stay on the story that answered first.
-            self.bindings.remember_thread(thread, answer.story or answer.hits[0].story)
-        return self._render(answer, share=share)
+    @staticmethod
+    def _request(text: str, *, channel: str, user: str, thread: str | None = None) -> Request:
+        """The command ``text`` (already :func:`from_slack`) asks for; ``channel`` is Slack's channel id."""
+        cmd = parse_command(text)
+        return Request(cmd.name, cmd.arg, surface="slack", user=user, channel=f"slack:{channel}", thread=thread,
+                       k=render.MORE_HITS)
 
-    def _render(self, answer: Any, **options: Any) -> Message:
-        stories = () if answer.found else self.desk.stories()
-        return render.render_answer(answer, stories=stories, **options)
-
-    def _button_request(self, action: dict[str, Any]) -> tuple[str, str | None]:
-        """The question and story a Share/More button carries, or a private notice when the
-        value is not one storydesk made (forged, truncated, empty or oversized)."""
+    @staticmethod
+    def _button_request(action: dict[str, Any], user: str) -> Request | Result:
+        """The question a Share/More button carries, asked again of its story; a private notice
+        when the value is not one storydesk made (forged, truncated, empty or oversized)."""
         try:
-            return render.decode_request(action.get("value"))
+            question, story = render.decode_request(action.get("value"))
         except ValueError as exc:
             log.info("slack: refused a button value: %s", exc)
-            raise PrivateNotice(render.render_notice(
-                "Sorry: that button no longer works. Ask the question again with `/story`.")) from None
+            return Notice("Sorry: that button no longer works. Ask the question again with `/story`.")
+        return Request("ask", question, story, surface="slack", user=user, k=render.MORE_HITS, repeat=True)
 
-    def _pool_for(self, cmd: Command) -> TrackedPool:
-        return self.slow_pool if cmd.name == "check" else self.answer_pool
-
-    def _submit(self, reply: Reply, produce: Callable[[], Message], reply_error: Reply | None = None,
-                *, pool: TrackedPool | None = None) -> None:
-        """Run ``produce`` on a work pool and deliver its message with ``reply``; failures go to
-        ``reply_error`` (default ``reply``). Past :attr:`answer_budget_s` the asker is told so."""
+    def _submit(self, reply: Reply, request: Request | Result, reply_error: Reply | None = None,
+                **render_options: Any) -> None:
+        """Run ``request`` on a work pool and deliver its message with ``reply``; refusals and failures
+        go to ``reply_error`` (default ``reply``). Past :attr:`answer_budget_s` the asker is told so."""
         job = _Job(reply, reply_error or reply)
-        future = (pool or self.answer_pool).submit(self._run, job, produce)
+        spec = spec_for(request.command) if isinstance(request, Request) else None
+        pool = self.slow_pool if spec is not None and spec.slow else self.answer_pool
+        future = pool.submit(self._run, job, request, render_options)
         self._deadlines.after(self.answer_budget_s, lambda: self._expire(job, future))
 
-    def _run(self, job: _Job, produce: Callable[[], Message]) -> None:
+    def _run(self, job: _Job, request: Request | Result, render_options: dict[str, Any]) -> None:
         if job.settled:
             return  # its time ran out while it waited in the queue
-        failed = True
         try:
-            message, failed = produce(), False
-        except PrivateNotice as notice:
-            message = notice.message
-        except QuestionError as exc:  # the desk's message is written for the reporter
-            message = render.render_notice(f"Sorry: {exc}")
-        except StoreUnavailable as exc:  # the database is down: say so, privately; it resumes by itself
-            ref = new_ref()
-            log.warning("storydesk is unavailable (ref %s): %s", ref, exc)
-            message = render.render_notice(unavailable_message(ref))
+            result = self.commands.run(request) if isinstance(request, Request) else request
+            message, failed = render.render_result(result, **render_options), is_private(result)
         except Exception:
             ref = new_ref()
-            log.exception("storydesk could not answer (ref %s)", ref)
-            message = render.render_error(ref)
+            log.exception("storydesk could not answer (ref %s)", ref, extra={"ref": ref})
+            message, failed = render.render_error(ref), True
         if not job.settle():
             log.info("an answer finished after its time budget and was dropped")
             return
@@ -532,11 +463,11 @@ class SlackSurface:
             return
         except Exception:
             ref = new_ref()
-            log.exception("storydesk could not deliver a reply (ref %s)", ref)
+            log.exception("storydesk could not deliver a reply (ref %s)", ref, extra={"ref": ref})
         try:
             job.reply_error(render.render_error(ref))
         except Exception:
-            log.exception("storydesk could not deliver the error reply either (ref %s)", ref)
+            log.exception("storydesk could not deliver the error reply either (ref %s)", ref, extra={"ref": ref})
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every listener has run and every answer has been delivered."""
@@ -554,10 +485,13 @@ class SlackSurface:
         self.slow_pool.shutdown(wait=True)
         self.listener_pool.shutdown(wait=True)  # errors for expired answers are sent from here
         self._seen.close()
+        if self.commands.feedback is not None:
+            self.commands.feedback.close()
 
 
 def build_surface(desk: Any, settings: Settings, bindings: ChatBindings, *,
-                  client: WebClient | None = None) -> SlackSurface:
+                  client: WebClient | None = None, feedback: FeedbackStore | None = None,
+                  metrics: Metrics | None = None) -> SlackSurface:
     """The Slack app for ``desk``, configured from ``settings``; the same app serves HTTP and Socket Mode.
 
     Signing-secret verification stays on (an empty secret rejects every HTTP request). The token is
@@ -575,7 +509,11 @@ def build_surface(desk: Any, settings: Settings, bindings: ChatBindings, *,
         listener_executor=listener_pool,
         request_verification_enabled=True,
     )
+    folder = state_folder(bindings, settings)
     surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
-                           seen=bindings.seen_keys(), answer_budget_s=settings.answer_budget_s)
+                           seen=bindings.seen_keys(), answer_budget_s=settings.answer_budget_s,
+                           feedback=feedback or FeedbackStore.in_folder(folder, settings.feedback_key),
+                           metrics=metrics)
+    surface.commands.links = StoryLinks.for_desk(desk, settings)
     surface.register()
     return surface

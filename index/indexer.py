@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from index.attribution import extract_quotes, speaker_for
+from index.attribution import extract_quotes_many, speaker_for
 from index.embed import Embedder
 from index.ingest import IngestError
 from index.models import Quote, Story
@@ -58,11 +58,11 @@ def units_for(story: Story, quotes: list[Quote]) -> tuple[list[Unit], list[str]]
 
 
 def build_records(stories: list[Story], embedder: Embedder) -> list[StoryRecord]:
-    """Quotes, units and vectors for ``stories``, embedded in one batch call (length-sorted)."""
+    """Quotes, units and vectors for ``stories``: their sentences parsed in shared spaCy batches and
+    embedded in one batch call (length-sorted)."""
     prepared = []
     all_texts: list[str] = []
-    for story in stories:
-        quotes = extract_quotes(story)
+    for story, quotes in zip(stories, extract_quotes_many(stories), strict=True):
         units, texts = units_for(story, quotes)
         prepared.append((story, quotes, units, len(all_texts), len(all_texts) + len(texts)))
         all_texts.extend(texts)

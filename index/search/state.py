@@ -8,6 +8,7 @@ so names and figures that the embedding blurs ("Alleyne-Lawler", "371") still re
 from __future__ import annotations
 
 import logging
+from collections.abc import Container, Iterable, Set
 from dataclasses import dataclass, field
 
 import bm25s
@@ -37,7 +38,7 @@ class SearchState:
     vocab: dict[str, int]  # stemmed token -> column of ``presence``
     presence: sparse.csr_matrix  # unit row x token: 1 where the sentence has the token
     bm25: bm25s.BM25 | None  # over every unit, for archive-wide shortlists
-    _story_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    _story_words: dict[str, Container[str]] = field(default_factory=dict)
 
     @property
     def stories(self) -> dict[str, Story]:
@@ -46,15 +47,39 @@ class SearchState:
     def quotes(self, story: str) -> tuple[Quote, ...]:
         return self.snap.quotes.get(story, ())
 
-    def story_words(self, story: str | None) -> frozenset[str]:
-        """Lower-cased words of one story, or of every story; made on first use."""
+    def story_words(self, story: str | None) -> Container[str]:
+        """Lower-cased words of one story, or of every story; made on first use.
+
+        The archive's words are kept as a sorted array of their hashes (under 1 MB), not a set of
+        strings: as a frozenset they held 23 MB of a serving process's RSS for one membership test.
+        """
         key = story or ""
         found = self._story_words.get(key)
         if found is None:
-            scope = [self.stories[story]] if story is not None else list(self.stories.values())
-            found = frozenset().union(*(word_set(_story_text(s)) for s in scope)) if scope else frozenset()
+            if story is not None:
+                found = word_set(_story_text(self.stories[story]))
+            else:
+                found = HashedWords.of(word_set(_story_text(s)) for s in self.stories.values())
             self._story_words[key] = found
         return found
+
+
+class HashedWords(Container[str]):
+    """A word set as sorted 64-bit hashes: exact membership for this process (``hash`` is salted
+    per process, which does not matter for a set built and read in one)."""
+
+    def __init__(self, hashes: np.ndarray):
+        self._hashes = hashes
+
+    @classmethod
+    def of(cls, word_sets: Iterable[Set[str]]) -> HashedWords:
+        parts = [np.fromiter((hash(w) for w in ws), dtype=np.int64, count=len(ws)) for ws in word_sets]
+        return cls(np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64))
+
+    def __contains__(self, word: object) -> bool:
+        h = hash(word)
+        i = int(np.searchsorted(self._hashes, h))
+        return i < len(self._hashes) and int(self._hashes[i]) == h
 
 
 def _story_text(story: Story) -> str:

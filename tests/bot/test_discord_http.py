@@ -67,6 +67,12 @@ class Env:
     desk: SwitchDesk
     bindings: Bindings
     settings: Settings
+    app: Any = None
+
+    def desk_commands(self) -> Any:
+        """The command layer behind the main endpoint (its feedback store, for assertions)."""
+        route = next(r for r in self.app.routes if getattr(r, "path", "") == ENDPOINT)
+        return route.endpoint.__self__.commands
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +94,7 @@ def env(desk: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             Mount("/patient", routes=discord_routes(switch, settings, bindings, reply_within=600)),
         ]
         with serve_asgi(app) as url:
-            yield Env(url, api, key, switch, bindings, settings)
+            yield Env(url, api, key, switch, bindings, settings, app)
 
 
 @pytest.fixture(autouse=True)
@@ -436,7 +442,7 @@ def test_register_sends_the_story_command(env: Env):
 
     [story] = put.body
     subs = {o["name"]: o for o in story["options"]}
-    assert set(subs) == {"ask", "quotes", "check", "stories", "use", "help"}
+    assert set(subs) == {"ask", "quotes", "check", "stories", "use", "add", "follow", "help"}
     assert all(o["type"] == 1 for o in subs.values())
     ask = {o["name"]: o for o in subs["ask"]["options"]}
     assert ask["question"]["type"] == 3 and ask["question"]["required"] is True
@@ -464,3 +470,54 @@ def test_unanswerable_question_says_so_and_names_what_the_desk_covers(env: Env):
     assert "doesn't say" in message["content"]
     assert "Headteacher slams Met Police" in message["content"]
     assert all(e["color"] == rd.COLOUR_MUTED for e in message["embeds"])
+
+
+# --- feedback buttons ----------------------------------------------------------------------------
+
+
+def click(env: Env, custom_id: str, user: str = "4400000000000000001") -> dict:
+    """A MESSAGE_COMPONENT interaction: ``user`` clicked the button ``custom_id``."""
+    payload = command("ask")
+    payload.update(type=3, data={"custom_id": custom_id, "component_type": 2},
+                   member={"user": {"id": user, "username": "reporter"}, "permissions": "0", "roles": []})
+    resp = send(env, payload)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert rd.validate(body["data"]) == []
+    return body
+
+
+def test_feedback_votes_ask_what_was_wrong_and_a_second_click_changes_the_vote(env: Env):
+    seen = interact(env, "ask", path=PATIENT, question="What did Matt Cox tell the Assembly?", public=True)
+    [row] = seen.message["components"]
+    buttons = {b["label"]: b["custom_id"] for b in row["components"]}
+    assert set(buttons) == {"👍", "👎"}
+
+    prompt = click(env, buttons["👎"])
+    assert prompt["type"] == 4 and prompt["data"]["flags"] == 64 and "What was wrong" in prompt["data"]["content"]
+    reasons = {b["label"]: b["custom_id"] for b in prompt["data"]["components"][0]["components"]}
+    assert list(reasons) == ["Wrong passage", "Wrong speaker", "Should have said the story doesn't say", "Other"]
+    thanks = click(env, reasons["Wrong speaker"])
+    assert thanks["type"] == 7 and thanks["data"]["components"] == [] and "Wrong speaker" in thanks["data"]["content"]
+    store = env.desk_commands().feedback
+    answer_id = buttons["👍"].rsplit(":", 1)[1]
+    assert [v.choice for v in store.votes() if v.answer_id == answer_id] == ["wrong_speaker"]
+
+    assert click(env, buttons["👍"])["data"]["flags"] == 64  # a second click changes the vote
+    click(env, buttons["👍"], user="4400000000000000002")  # another reader's vote is their own
+    votes = [v for v in store.votes() if v.answer_id == answer_id]
+    assert sorted(v.choice for v in votes) == ["up", "up"] and len({v.user_hash for v in votes}) == 2
+    assert {v.surface for v in votes} == {"discord"} and votes[0].question == "What did Matt Cox tell the Assembly?"
+
+
+def test_forged_and_stale_feedback_buttons_get_a_private_notice(env: Env):
+    store = env.desk_commands().feedback
+    before = len(store.votes())
+    for custom_id in ["storydesk_feedback:up:unknown-answer", "storydesk_feedback:sideways:abc", "evil", ""]:
+        reply = click(env, custom_id)
+        assert reply["type"] == 4 and reply["data"]["flags"] == 64, custom_id
+        assert "ref" not in reply["data"]["content"] and "components" not in reply["data"]
+    assert len(store.votes()) == before
+    payload = command("ask")
+    payload.update(type=3, data={"custom_id": ["x"]})
+    assert send(env, payload).status_code == 400

@@ -234,6 +234,51 @@ def test_more_reveals_further_hits_in_place(base_url, slack):
     assert render.MORE_ACTION not in expanded.buttons
 
 
+UP, DOWN = render.FEEDBACK_ACTION_PREFIX + "up", render.FEEDBACK_ACTION_PREFIX + "down"
+
+
+def test_feedback_votes_ask_what_was_wrong_and_a_second_click_changes_the_vote(base_url, slack, surface):
+    slash(base_url, slack, COX)
+    [answer] = slack.wait_for(at("cmd"))
+    assert {UP, DOWN} <= set(answer.buttons)
+    action(base_url, slack, answer.buttons[DOWN], ephemeral=True, response="down")
+    [prompt] = slack.wait_for(at("down"))
+    assert prompt.body["response_type"] == "ephemeral" and prompt.body["replace_original"] is False
+    assert "What was wrong" in prompt.text
+    reasons = {k.removeprefix(render.FEEDBACK_ACTION_PREFIX): b for k, b in prompt.buttons.items()}
+    assert set(reasons) == {"wrong_passage", "wrong_speaker", "doesnt_say", "other"}
+    action(base_url, slack, reasons["wrong_passage"], ephemeral=True, response="reason")
+    [thanks] = slack.wait_for(at("reason"))
+    assert thanks.body["replace_original"] is True and "Wrong passage" in thanks.text
+    assert surface.wait_idle(30)
+    [vote] = surface.commands.feedback.votes()[-1:]
+    assert (vote.question, vote.choice, vote.surface) == (COX, "wrong_passage", "slack")
+    assert COX_WORDS in vote.shown[0].excerpt and REPORTER not in vote.user_hash
+
+    action(base_url, slack, answer.buttons[UP], ephemeral=True, response="up")  # changes the vote
+    [changed] = slack.wait_for(at("up"))
+    assert "👍" in changed.text and changed.body["response_type"] == "ephemeral"
+    assert surface.wait_idle(30)
+    votes = [v for v in surface.commands.feedback.votes() if v.answer_id == vote.answer_id]
+    assert [v.choice for v in votes] == ["up"]
+    no_problems(slack)
+
+
+def test_forged_and_stale_feedback_buttons_get_a_private_notice(base_url, slack, surface):
+    before = len(surface.commands.feedback.votes())
+    forged = {"action_id": UP, "value": "up not-an-answer-we-made", "text": {"type": "plain_text", "text": "x"}}
+    action(base_url, slack, forged, ephemeral=False, response="stale")
+    [stale] = slack.wait_for(at("stale"))
+    assert stale.body["response_type"] == "ephemeral" and "no longer has that answer" in stale.text
+    for i, value in enumerate(["sideways abc", "", "up", "x" * 3000]):
+        action(base_url, slack, dict(forged, value=value), ephemeral=False, response=f"forged{i}")
+        [reply] = slack.wait_for(at(f"forged{i}"))
+        assert reply.body["response_type"] == "ephemeral" and "no longer works" in reply.text
+    assert surface.wait_idle(30)
+    assert len(surface.commands.feedback.votes()) == before
+    assert not [r for r in slack.messages() if r.body.get("response_type") == "in_channel"]
+
+
 def test_question_text_cannot_ping_the_channel(base_url, slack):
     slash(base_url, slack, "<!channel> <@U0BOSS> what did <http://evil.test|Matt Cox> tell the Assembly?")
     [reply] = slack.wait_for(at("cmd"))
@@ -482,7 +527,8 @@ def test_bindings_resolve_thread_then_channel_and_persist(tmp_path):
 
 
 def test_parse_command():
-    from bot.slack_app import Command, from_slack, parse_command
+    from bot.commands import Command, parse_command
+    from bot.slack_app import from_slack
 
     assert parse_command("") == Command("help")
     assert parse_command("stories") == Command("stories")

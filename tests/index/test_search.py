@@ -474,3 +474,12 @@ def test_an_answer_across_a_paragraph_break_cites_both_paragraphs():
     assert hit.citation == "¶2–¶3" and hit.paragraphs == (2, 3)
     one = Hit("deal", "Telecoms firms in talks", 3, "The deal ...", "The deal ...", 0.9)
     assert one.citation == "¶3" and one.paragraphs == (3,)
+
+
+def test_archive_word_set_answers_membership_exactly():
+    from index.search.state import HashedWords
+
+    words = HashedWords.of([{"jessica", "west"}, {"council", "west", "o'brien"}])
+    assert all(w in words for w in ("jessica", "west", "council", "o'brien"))
+    assert not any(w in words for w in ("east", "jess", "", "obrien"))
+    assert "anything" not in HashedWords.of([])
