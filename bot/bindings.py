@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from filelock import FileLock
 
 from bot.seen import EventClaims, PgSeenKeys, SeenKeys
+from index.postgres_tables import SharedTables
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -162,22 +163,17 @@ class Bindings:
                 raise
 
 
-class PgBindings:
+class PgBindings(SharedTables):
     """:class:`Bindings` in the shared database; raises :class:`index.store.StoreUnavailable` when it is down."""
 
-    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
-        from index import postgres
-
-        self._postgres = postgres
-        self.url = url
-        self._timeout_s = timeout_s
-        postgres.upgrade(url, timeout_s)
+    def __init__(self, url: str, timeout_s: float = 2.0) -> None:
+        self._open_tables(url, timeout_s)
 
     def seen_keys(self) -> EventClaims:
-        return PgSeenKeys(self.url, timeout_s=self._timeout_s)
+        return PgSeenKeys(self._url, timeout_s=self._timeout_s)
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> str | None:
-        with self._postgres.connection(self.url, timeout_s=self._timeout_s) as conn:
+        with self._connection() as conn:
             row = conn.execute(sql, args).fetchone()
         return row[0] if row else None
 
@@ -194,7 +190,7 @@ class PgBindings:
             "(SELECT story FROM channel_bindings WHERE channel = %s))", (thread or "", channel))
 
     def bind(self, channel: str, story: str | None) -> None:
-        with self._postgres.connection(self.url, timeout_s=self._timeout_s) as conn:
+        with self._connection() as conn:
             if story is None:
                 conn.execute("DELETE FROM channel_bindings WHERE channel = %s", (channel,))
             else:
@@ -202,7 +198,7 @@ class PgBindings:
                              "ON CONFLICT (channel) DO UPDATE SET story = EXCLUDED.story", (channel, story))
 
     def remember_thread(self, thread: str, story: str) -> None:
-        with self._postgres.connection(self.url, timeout_s=self._timeout_s) as conn, conn.transaction():
+        with self._transaction() as conn:
             conn.execute("INSERT INTO thread_bindings (thread, story) VALUES (%s, %s) ON CONFLICT (thread) "
                          "DO UPDATE SET story = EXCLUDED.story, touched = nextval('thread_bindings_touch')",
                          (thread, story))
@@ -212,7 +208,7 @@ class PgBindings:
                          (MAX_THREADS,))
 
     def forget_story(self, story: str) -> bool:
-        with self._postgres.connection(self.url, timeout_s=self._timeout_s) as conn, conn.transaction():
+        with self._transaction() as conn:
             gone = conn.execute("DELETE FROM channel_bindings WHERE story = %s", (story,)).rowcount
             gone += conn.execute("DELETE FROM thread_bindings WHERE story = %s", (story,)).rowcount
         return gone > 0

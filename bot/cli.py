@@ -326,11 +326,11 @@ def cmd_discord(args: argparse.Namespace) -> int:
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
-    from bot.follows import Follows, follow_feed
+    from bot.follows import follow_feed, open_follows
     from bot.story_links import count
 
     settings = _settings(args)
-    follows = Follows.in_folder(settings.index_dir)
+    follows = open_follows(settings)
     if args.list:
         feeds = follows.list()
         if not feeds:
@@ -383,13 +383,13 @@ def _since(value: str) -> float:
 def cmd_feedback(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from bot.feedback import FILENAME, REASONS, FeedbackStore, training_rows
+    from bot.feedback import FILENAME, REASONS, open_feedback, training_rows
 
     settings = _settings(args)
-    if not (settings.index_dir / FILENAME).exists():
+    if not settings.database_url and not (settings.index_dir / FILENAME).exists():
         votes = []
     else:
-        store = FeedbackStore.in_folder(settings.index_dir, settings.feedback_key)
+        store = open_feedback(settings, settings.index_dir)
         votes = store.votes(since=args.since)
         store.close()
     if args.action == "export":

@@ -35,7 +35,7 @@ from starlette.routing import Route
 from bot import commands, feedback
 from bot import render_discord as render
 from bot.bindings import ChatBindings, state_folder
-from bot.feedback import FeedbackStore
+from bot.feedback import open_feedback
 from bot.http_guard import Rejected, decode_text, loads_object, read_body
 from bot.metrics import Metrics
 from bot.settings import Settings
@@ -268,7 +268,7 @@ class DiscordEndpoint:
         self.settings = settings
         # Discord's own permission bits decide admin rights here (Interaction.permissions).
         self.commands = commands.Commands(
-            desk, bindings, feedback=FeedbackStore.in_folder(state_folder(bindings, settings), settings.feedback_key),
+            desk, bindings, feedback=open_feedback(settings, state_folder(bindings, settings)),
             metrics=metrics, links=StoryLinks.for_desk(desk, settings))
         self.reply_within = reply_within
         self.clock = clock

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.follows import FollowedFeed, Follows
+from bot.follows import FollowedFeed, Follows, open_follows
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -245,6 +245,6 @@ class FeedPoller:
 
 def start_poller(desk: Any, settings: Settings, metrics: Metrics | None = None) -> FeedPoller:
     """The poller of ``storydesk serve``: the desk's own store and model; its state warmed after each write."""
-    return FeedPoller(Follows.in_folder(settings.index_dir), desk.searcher.store, desk.searcher.embedder,
+    return FeedPoller(open_follows(settings), desk.searcher.store, desk.searcher.embedder,
                       settings.fetch_policy(), every_s=settings.follow_minutes * 60,
                       after_ingest=desk.searcher.state, metrics=metrics).start()

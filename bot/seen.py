@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from index.postgres_tables import SharedTables
+
 FILENAME = "seen.sqlite"
 TTL_SECONDS = 3600.0
 _PRUNE_EVERY = 500  # claims between deletions of expired keys
@@ -88,28 +90,23 @@ class SeenKeys:
             self._db.close()
 
 
-class PgSeenKeys:
+class PgSeenKeys(SharedTables):
     """:class:`SeenKeys` in the shared database: one winner per key across hosts.
 
     Raises :class:`index.store.StoreUnavailable` when the database cannot be reached; the caller
     decides (the HTTP handler answers 503 so Slack retries, and a slash command hears why).
     """
 
-    def __init__(self, url: str, ttl: float = TTL_SECONDS, timeout_s: float = 5.0) -> None:
-        from index import postgres
-
-        self._postgres = postgres
-        self._url = url
+    def __init__(self, url: str, ttl: float = TTL_SECONDS, timeout_s: float = 2.0) -> None:
         self._ttl = ttl
-        self._timeout_s = timeout_s
         self._claims = 0
-        postgres.upgrade(url, timeout_s)
+        self._open_tables(url, timeout_s)
 
     def claim(self, key: str) -> bool:
         """Record ``key``; True if nobody, on any host, had claimed it within the TTL."""
         now = time.time()
         self._claims += 1
-        with self._postgres.connection(self._url, timeout_s=self._timeout_s) as conn, conn.transaction():
+        with self._transaction() as conn:
             if self._claims % _PRUNE_EVERY == 1:
                 conn.execute("DELETE FROM seen_events WHERE at < %s", (now - self._ttl,))
             # An expired key may be claimed again: drop it first, then race on the insert.

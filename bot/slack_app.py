@@ -47,7 +47,7 @@ from slack_sdk.webhook import WebhookClient
 from bot import render_slack as render
 from bot.bindings import ChatBindings, state_folder
 from bot.commands import Commands, Notice, Request, Result, is_private, new_ref, parse_command, spec_for
-from bot.feedback import FeedbackStore
+from bot.feedback import FeedbackStore, open_feedback
 from bot.metrics import Metrics
 from bot.seen import EventClaims, SeenKeys
 from bot.settings import Settings
@@ -512,7 +512,7 @@ def build_surface(desk: Any, settings: Settings, bindings: ChatBindings, *,
     folder = state_folder(bindings, settings)
     surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
                            seen=bindings.seen_keys(), answer_budget_s=settings.answer_budget_s,
-                           feedback=feedback or FeedbackStore.in_folder(folder, settings.feedback_key),
+                           feedback=feedback or open_feedback(settings, folder),
                            metrics=metrics)
     surface.commands.links = StoryLinks.for_desk(desk, settings)
     surface.register()

@@ -179,3 +179,68 @@ def test_database_down_is_reported_and_service_resumes_by_itself(own_pg_server, 
         app.state.slack.close()
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM stories").fetchone()[0] == 1
+
+
+# --- feedback and followed feeds in the database ----------------------------------------------
+
+
+def test_feedback_in_the_database_one_vote_per_reader_across_hosts(pg_url, capsys, monkeypatch):
+    from test_feedback import COX, COX_EXCERPT, answer
+
+    from bot.cli import main
+    from bot.feedback import PgFeedbackStore, UnknownAnswer, training_rows
+
+    host_a, host_b = PgFeedbackStore(pg_url, key=b"shared key"), PgFeedbackStore(pg_url, key=b"shared key")
+    answer_id = host_a.remember(answer(), "slack")
+    host_b.record(answer_id, "down", surface="slack", user="U0REPORTER")  # the vote lands on the other host
+    host_a.record(answer_id, "wrong_speaker", surface="slack", user="U0REPORTER")  # and is changed on this one
+    host_b.record(answer_id, "up", surface="discord", user="4400")
+    [first, second] = host_a.votes()
+    assert (first.choice, second.choice) == ("wrong_speaker", "up") and host_b.votes() == host_a.votes()
+    assert first.question == COX and first.shown[0].paragraphs == (16,) and first.shown[0].excerpt == COX_EXCERPT
+    with pytest.raises(UnknownAnswer):
+        host_a.record("made-up-id", "up", surface="slack", user="U1")
+    with pytest.raises(ValueError):
+        host_a.record(answer_id, "'; DROP TABLE feedback_votes; --", surface="slack", user="U1")
+    assert len(host_b.votes()) == 2 and host_b.votes(since=second.at + 1) == []
+    with psycopg.connect(pg_url) as conn:  # no user id is stored, only the keyed hash
+        stored = conn.execute("SELECT string_agg(user_hash, ' ') FROM feedback_votes").fetchone()[0]
+    assert "U0REPORTER" not in stored and "4400" not in stored
+    monkeypatch.setenv("STORYDESK_FEEDBACK_KEY", "shared key")
+    assert main(["feedback", "--database", pg_url, "--json"]) == 0  # the command line reads the same tables
+    assert [json.loads(line)["choice"] for line in capsys.readouterr().out.splitlines()] == ["wrong_speaker", "up"]
+    rows, skipped = training_rows(host_b.votes())
+    assert skipped == 1 and rows == [{"story": STORY, "question": COX, "gold": [COX_EXCERPT], "kind": "feedback",
+                                      "writer": "feedback"}]
+
+
+def test_followed_feeds_in_the_database_are_shared(pg_url, monkeypatch, capsys):
+    from bot.cli import main
+    from bot.follows import FollowError, PgFollows
+
+    a, b = PgFollows(pg_url), PgFollows(pg_url)
+    assert main(["follow", "--database", pg_url, "--list"]) == 0
+    assert "No feeds followed" in capsys.readouterr().out
+    assert a.add("https://example.org/news.rss", "Example") is True
+    assert b.add("https://example.org/news.rss", "Example News") is False  # followed already: title refreshed
+    [feed] = b.list()
+    assert (feed.url, feed.title, feed.failures) == ("https://example.org/news.rss", "Example News", 0)
+    a.record_failure(feed.url, "timed out", at=100.0)
+    a.record_failure(feed.url, "timed out again", at=200.0)
+    assert (b.get(feed.url).failures, b.get(feed.url).last_error, b.get(feed.url).checked_at) == (
+        2, "timed out again", 200.0)
+    assert main(["follow", "--database", pg_url, "--list"]) == 0  # the command line reads the same table
+    assert capsys.readouterr().out.startswith("https://example.org/news.rss  Example News  failing (2 in a row)")
+    b.record_success(feed.url, etag='"e1"', last_modified="Mon, 01 Dec 2026 08:00:00 GMT", at=300.0)
+    got = a.get(feed.url)
+    assert (got.failures, got.etag, got.ok_at) == (0, '"e1"', 300.0)
+    a.remember_entries(feed.url, {"https://example.org/a": "s1", "https://example.org/b": "s1"})
+    b.remember_entries(feed.url, {"https://example.org/a": "s2"})
+    assert a.entry_stamps(feed.url) == {"https://example.org/a": "s2", "https://example.org/b": "s1"}
+    monkeypatch.setattr("bot.follows.MAX_FOLLOWS", 1)
+    with pytest.raises(FollowError, match="limit"):
+        a.add("https://example.org/other.rss")
+    assert b.remove(feed.url) is True and b.remove(feed.url) is False
+    assert a.list() == [] and a.get(feed.url) is None and a.entry_stamps(feed.url) == {}
+    b.remember_entries(feed.url, {"https://example.org/a": "s3"})  # removed meanwhile: nothing recorded
+    assert a.entry_stamps(feed.url) == {}
