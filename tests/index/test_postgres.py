@@ -140,7 +140,7 @@ def test_database_settings_come_from_the_environment():
 
 @pytest.fixture(scope="module")
 def eval_sample(tmp_path_factory, embedder, pg_server):
-    """The stories of a held-out set in a folder and, copied, in a database; and every fourth question."""
+    """The stories of a held-out set in a folder and, copied, in a database; and every other question."""
     rows = [json.loads(line) for f in EVAL_SETS for line in f.read_text().splitlines() if line.strip()]
     ids = {r["story"] for r in rows}
     paths = {p.stem: p for p in CORPUS.rglob("*.txt") if p.stem in ids}
@@ -152,7 +152,7 @@ def eval_sample(tmp_path_factory, embedder, pg_server):
         conn.execute("CREATE DATABASE eval_sample")
     url = pg_server.get_uri(database="eval_sample")
     copy_index(Store.open(folder), PostgresStore.open(url))
-    return folder, url, rows[::4]
+    return folder, url, rows[::2]
 
 
 def test_both_backends_give_the_same_answers_on_an_eval_sample(eval_sample, embedder):
@@ -166,7 +166,7 @@ def test_both_backends_give_the_same_answers_on_an_eval_sample(eval_sample, embe
             a, b = _answers(embedded, row["question"], story), _answers(database, row["question"], story)
             if a != b:
                 differing.append((row["question"], story, a, b))
-    assert len(questions) >= 9
+    assert len(questions) >= 18
     assert len(differing) <= 1, differing
 
 
