@@ -58,7 +58,7 @@ serve: index
 
 PART ?= all
 bench: $(STAMP)
-	$(BIN)/python -m bench $(if $(filter-out all,$(PART)),--part $(PART)) $(if $(QUICK),--quick)
+	$(BIN)/python -m bench $(if $(filter-out all,$(PART)),--part $(PART)) $(if $(QUICK),--quick) $(if $(PG_VECTORS),--pg-vectors $(PG_VECTORS))
 
 clean:
 	rm -rf var/index

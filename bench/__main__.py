@@ -1,4 +1,5 @@
-"""``python -m bench [--part ingest|query|slack|scale|cold] [--quick]``: run, print one table, write JSON.
+"""``python -m bench [--part ingest|query|slack|scale|cold|postgres] [--quick] [--pg-vectors N]``: run, print one
+table, write JSON.
 
 Without ``--part`` every part runs, in order (ingest first, so the others reuse its index). A part
 run alone builds what it needs (untimed) when the cached archive index is missing or stale.
@@ -21,7 +22,8 @@ PARTS = {
     "query": "bench.query",
     "slack": "bench.slack_load",
     "cold": "bench.cold",
-    "scale": "bench.scale",  # last: the longest, and independent of the index
+    "scale": "bench.scale",  # the longest, and independent of the index
+    "postgres": "bench.postgres",  # the PostgreSQL + pgvector store beside the embedded one (issue #15)
 }
 
 # Keys every full run fills; a part that fails leaves its keys null rather than missing.
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--part", choices=[*PARTS, "all"], default="all")
     parser.add_argument("--quick", action="store_true", help="small runs: under 2 minutes in all")
+    parser.add_argument("--pg-vectors", type=int, default=0,
+                        help="part postgres: synthetic vectors for the HNSW figures (default 1M; 100k with --quick)")
     args = parser.parse_args(argv)
 
     parts = list(PARTS) if args.part == "all" else [args.part]
@@ -46,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         results.update({key: None for key in REQUIRED})
     elif RESULTS.exists():  # one part: keep the other parts' latest figures beside it
         results = {**json.loads(RESULTS.read_text()), **results}
+    if args.pg_vectors:
+        results["pg_vectors"] = args.pg_vectors
     rows: list[Row] = []
     failed: list[str] = []
     t0 = time.perf_counter()

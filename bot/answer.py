@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from index.search import Searcher
 
 
+def unavailable_message(ref: str) -> str:
+    """What a chat user hears while the index's database is down (issue #15): no answer, no guess."""
+    return f"The desk is unavailable right now (ref {ref}). Please try again in a minute."
+
+
 @dataclass(frozen=True)
 class Answer:
     """What storydesk says to a question: found or not, a short message, ranked cited hits."""
@@ -84,14 +89,14 @@ class Desk:
     @classmethod
     def open(cls, settings: Settings | None = None, *, index_dir: Path | None = None) -> Desk:
         """Load and verify the model, open the index, and warm the search state."""
-        from bot.settings import Settings
+        from bot.settings import Settings, open_index
         from index.embed import Embedder
         from index.search import Searcher
         from index.store import Store
 
         settings = settings or Settings.from_env()
         embedder = Embedder.load(settings.model_dir)
-        store = Store.open(index_dir or settings.index_dir)
+        store = Store.open(index_dir) if index_dir else open_index(settings)
         store.check_model(embedder.info)
         searcher = Searcher(store, embedder)
         searcher.state()

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, SettingsError, database_url, open_index
 from index.validate import MAX_K, QuestionError, validate_check_words, validate_question, without_control_characters
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.follows import FollowedFeed
     from bot.progress import IngestProgress
     from index.models import Story
+    from index.store import IndexStore
 
 log = logging.getLogger("storydesk")
 
@@ -32,6 +33,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     if getattr(args, "index", None):
         settings = Settings(**{**settings.__dict__, "index_dir": Path(args.index)})
+    if getattr(args, "database", None):
+        settings = Settings(**{**settings.__dict__, "database_url": database_url(args.database)})
     return settings
 
 
@@ -74,10 +77,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from index.indexer import ingest
     from index.ingest import IngestError, discover, load_story
     from index.pages import desk_links, outcome
-    from index.store import Store
 
     settings = _settings(args)
-    store = Store.open(settings.index_dir)
+    store = open_index(settings)
     if args.if_empty and store.list_stories():
         return 0
     links = [a for a in args.paths if _is_link(a)]
@@ -145,7 +147,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         progress.close()
         return _fail(str(exc))
     summary.seconds = progress.close()
-    print(summary.line(settings.index_dir))
+    print(summary.line(store.location))
     return 2 if errors else 0
 
 
@@ -192,9 +194,7 @@ def _read_link(link: str, settings: Settings, story_id: str | None, taken: dict[
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from index.store import Store
-
-    store = Store.open(_settings(args).index_dir)
+    store = open_index(_settings(args))
     known = store.story_hashes()
     missing = [s for s in args.ids if s not in known]
     if missing:
@@ -208,9 +208,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_stories(args: argparse.Namespace) -> int:
     from bot.render_text import render_stories
-    from index.store import Store
-
-    stories = Store.open(_settings(args).index_dir).list_stories()
+    stories = open_index(_settings(args)).list_stories()
     if args.json:
         print(json.dumps([asdict(s) for s in stories], ensure_ascii=False))
     else:
@@ -220,9 +218,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from bot.render_text import render_story
-    from index.store import Store
-
-    stories = Store.open(_settings(args).index_dir).snapshot().stories
+    stories = open_index(_settings(args)).snapshot().stories
     if args.id not in stories:
         return _fail(f"no story with id {args.id!r} in the index")
     _show(render_story(stories[args.id]))
@@ -330,11 +326,11 @@ def cmd_discord(args: argparse.Namespace) -> int:
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
-    from bot.follows import Follows, follow_feed
+    from bot.follows import follow_feed, open_follows
     from bot.story_links import count
 
     settings = _settings(args)
-    follows = Follows.in_folder(settings.index_dir)
+    follows = open_follows(settings)
     if args.list:
         feeds = follows.list()
         if not feeds:
@@ -387,13 +383,13 @@ def _since(value: str) -> float:
 def cmd_feedback(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from bot.feedback import FILENAME, REASONS, FeedbackStore, training_rows
+    from bot.feedback import FILENAME, REASONS, open_feedback, training_rows
 
     settings = _settings(args)
-    if not (settings.index_dir / FILENAME).exists():
+    if not settings.database_url and not (settings.index_dir / FILENAME).exists():
         votes = []
     else:
-        store = FeedbackStore.in_folder(settings.index_dir, settings.feedback_key)
+        store = open_feedback(settings, settings.index_dir)
         votes = store.votes(since=args.since)
         store.close()
     if args.action == "export":
@@ -421,6 +417,45 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- database (issue #15) -------------------------------------------------------------------
+
+
+def _index_at(place: str, settings: Settings, *, must_exist: bool) -> IndexStore:
+    """``place`` as an index: a postgresql:// URL, or a folder (which must hold an index if ``must_exist``)."""
+    from index.store import DB_NAME, open_store
+
+    if place.startswith(("postgresql://", "postgres://")):
+        return open_store(settings.index_dir, database_url(place), ef_search=settings.hnsw_ef_search,
+                          timeout_s=settings.database_timeout_s)
+    if must_exist and not (Path(place) / DB_NAME).is_file():
+        raise SettingsError(f"no index in the folder {place}")
+    return open_store(Path(place))
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """``db upgrade``: apply the schema migrations; ``db copy --from A --to B``: move an index."""
+    from index import postgres
+    from index.store_copy import CopyError, copy_index
+
+    settings = _settings(args)
+    if args.action == "upgrade":
+        if not settings.database_url:
+            return _fail("db upgrade needs a database: --database URL or STORYDESK_DATABASE_URL")
+        applied = postgres.upgrade(settings.database_url, settings.database_timeout_s)
+        version = postgres.schema_version(settings.database_url)
+        print(f"Schema version {version}" + (f": applied {', '.join(applied)}" if applied else ", up to date"))
+        return 0
+    if not args.source or not args.target:
+        return _fail("db copy needs --from (a folder or postgresql:// URL) and --to (the other)")
+    try:
+        source = _index_at(args.source, settings, must_exist=True)
+        report = copy_index(source, _index_at(args.target, settings, must_exist=False))
+    except CopyError as exc:
+        return _fail(str(exc))
+    print("Copied and verified: " + ", ".join(f"{n} {table}" for table, n in report.counts.items()))
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -431,6 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, func, help_: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         p.add_argument("--index", help="index folder (default: $STORYDESK_INDEX or var/index)")
+        p.add_argument("--database", metavar="URL",
+                       help="PostgreSQL URL for the index and chat state (default: $STORYDESK_DATABASE_URL)")
         p.set_defaults(func=func)
         return p
 
@@ -493,6 +530,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="list: one JSON object per vote")
     p.add_argument("--out", help="export: write to this file (default: standard output)")
 
+    p = command("db", cmd_db, "Database: 'upgrade' the schema; 'copy' an index between a folder and a database.")
+    p.add_argument("action", choices=["upgrade", "copy"])
+    p.add_argument("--from", dest="source", metavar="DIR_OR_URL", help="copy: the index to read")
+    p.add_argument("--to", dest="target", metavar="DIR_OR_URL", help="copy: the empty index to fill")
+
     p = command("discord", cmd_discord, "Discord utilities: 'register' the /story command.")
     p.add_argument("action", choices=["register"])
     p.add_argument("--guild", help="register in one server only (appears at once; for testing)")
@@ -501,18 +543,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Libraries stay at WARNING; storydesk's own loggers follow STORYDESK_LOG_LEVEL.
-    logging.basicConfig(level=logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("storydesk").setLevel(Settings.from_env().log_level)
-    logging.getLogger("bot").setLevel(Settings.from_env().log_level)
     from index.embed import ModelError
-    from index.store import IndexMismatch
+    from index.store import IndexMismatch, StoreUnavailable
 
     try:
+        # Libraries stay at WARNING; storydesk's own loggers follow STORYDESK_LOG_LEVEL.
+        logging.basicConfig(level=logging.WARNING,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("storydesk").setLevel(Settings.from_env().log_level)
+        logging.getLogger("bot").setLevel(Settings.from_env().log_level)
         return int(args.func(args) or 0)
-    except (ModelError, IndexMismatch) as exc:
+    except (ModelError, IndexMismatch, StoreUnavailable) as exc:
         return _fail(str(exc), 1)
+    except SettingsError as exc:  # e.g. a database URL that is not postgresql://
+        return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -26,10 +26,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.answer import Answer, QuotesAnswer
-from bot.bindings import Bindings
+from bot.answer import Answer, QuotesAnswer, unavailable_message
+from bot.bindings import ChatBindings
 from bot.feedback import CHOICES, FeedbackStore, UnknownAnswer
 from index.models import StoryInfo
+from index.store import StoreUnavailable
 from index.validate import QuestionError, validate_check_words
 
 if TYPE_CHECKING:
@@ -422,7 +423,7 @@ class Commands:
     bindings are); handlers block, so adapters call :meth:`run` from a worker thread."""
 
     desk: Any
-    bindings: Bindings
+    bindings: ChatBindings
     # Who may run admin-only commands; empty means anyone (where the platform does not decide).
     admins: frozenset[str] = field(default_factory=frozenset)
     # Where votes go; None: answers get no feedback buttons.
@@ -452,6 +453,10 @@ class Commands:
             return Notice(str(exc))
         except QuestionError as exc:  # the desk's message is written for the reporter
             return Notice(f"Sorry: {exc}")
+        except StoreUnavailable as exc:  # the database is down (issue #15): say so, privately; it resumes by itself
+            ref = new_ref()
+            log.warning("storydesk is unavailable (ref %s): %s", ref, exc, extra={"ref": ref})
+            return Notice(unavailable_message(ref))
         except Exception:
             ref = new_ref()
             log.exception("storydesk could not run %s from %s (ref %s)", spec.name, req.surface or "chat", ref,

@@ -34,8 +34,8 @@ from starlette.routing import Route
 
 from bot import commands, feedback
 from bot import render_discord as render
-from bot.bindings import Bindings
-from bot.feedback import FeedbackStore
+from bot.bindings import ChatBindings, state_folder
+from bot.feedback import open_feedback
 from bot.http_guard import Rejected, decode_text, loads_object, read_body
 from bot.metrics import Metrics
 from bot.settings import Settings
@@ -252,7 +252,7 @@ class DiscordEndpoint:
         self,
         desk: Any,
         settings: Settings,
-        bindings: Bindings,
+        bindings: ChatBindings,
         *,
         reply_within: float = REPLY_WITHIN_S,
         clock: Callable[[], float] = time.time,
@@ -268,7 +268,7 @@ class DiscordEndpoint:
         self.settings = settings
         # Discord's own permission bits decide admin rights here (Interaction.permissions).
         self.commands = commands.Commands(
-            desk, bindings, feedback=FeedbackStore.in_folder(bindings.path.parent, settings.feedback_key),
+            desk, bindings, feedback=open_feedback(settings, state_folder(bindings, settings)),
             metrics=metrics, links=StoryLinks.for_desk(desk, settings))
         self.reply_within = reply_within
         self.clock = clock
@@ -386,7 +386,7 @@ def _retry_after(resp: httpx.Response) -> float:
         return float(resp.headers.get("retry-after", 1.0) or 1.0)
 
 
-def discord_routes(desk: Any, settings: Settings, bindings: Bindings, **options: Any) -> list[Route]:
+def discord_routes(desk: Any, settings: Settings, bindings: ChatBindings, **options: Any) -> list[Route]:
     """The routes ``bot.server`` mounts when ``DISCORD_PUBLIC_KEY`` is set.
 
     ``options`` go to :class:`DiscordEndpoint` (``metrics``; ``reply_within``, ``clock`` for tests).

@@ -17,6 +17,11 @@ Wrong passage, wrong speaker and other name no right answer, so they are left fo
 
 Standard library ``sqlite3`` (WAL), like ``bot/seen.py``: one small file, no server, safe across
 the processes that share an index folder; ``hmac`` for the user hash.
+
+With ``STORYDESK_DATABASE_URL`` set (issue #15), :func:`open_feedback` gives
+:class:`PgFeedbackStore`, the same interface on two tables of that database, so every bot host
+records into one place. Hosts must then share ``STORYDESK_FEEDBACK_KEY``: a key file is per host,
+and two keys would give one reader two pseudonyms.
 """
 
 from __future__ import annotations
@@ -31,10 +36,14 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.answer import Answer
 from bot.seen import connect
+from index.postgres_tables import SharedTables
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 FILENAME = "feedback.sqlite"
 KEY_FILENAME = "feedback.key"
@@ -200,9 +209,78 @@ class FeedbackStore:
             self._db.close()
 
 
-def _passages(shown: str) -> tuple[ShownPassage, ...]:
+def _passages(shown: str | list[dict[str, Any]]) -> tuple[ShownPassage, ...]:
+    items = json.loads(shown) if isinstance(shown, str) else shown
     return tuple(ShownPassage(p["story"], tuple(p["paragraphs"]), p["excerpt"], p["text"], p.get("speaker", ""))
-                 for p in json.loads(shown))
+                 for p in items)
+
+
+def open_feedback(settings: Settings, folder: Path) -> FeedbackStore:
+    """The configured store: in the database when a URL is set, else ``feedback.sqlite`` in ``folder``."""
+    if settings.database_url:
+        key = settings.feedback_key.encode() if settings.feedback_key else _key_from_file(folder / KEY_FILENAME)
+        return PgFeedbackStore(settings.database_url, key=key, timeout_s=settings.database_timeout_s)
+    return FeedbackStore.in_folder(folder, settings.feedback_key)
+
+
+class PgFeedbackStore(FeedbackStore, SharedTables):
+    """:class:`FeedbackStore` in the shared database (``feedback_answers``, ``feedback_votes``).
+
+    Same methods and results; each call is one transaction on the primary, and an unreachable
+    database raises :class:`index.store.StoreUnavailable` with nothing written.
+    """
+
+    def __init__(self, url: str, *, key: bytes, timeout_s: float = 2.0) -> None:  # no SQLite file
+        self.path = None
+        self._key = key
+        self._writes = 0
+        self._open_tables(url, timeout_s)
+
+    def remember(self, answer: Answer, surface: str, *, shown: int | None = None) -> str:
+        answer_id = secrets.token_urlsafe(_ANSWER_ID_BYTES)
+        passages = [{"story": h.story, "paragraphs": list(h.paragraphs), "excerpt": h.excerpt, "text": h.text,
+                     "speaker": h.speaker} for h in answer.hits[:shown]]
+        now = time.time()
+        self._writes += 1
+        with self._transaction() as conn:
+            if self._writes % _PRUNE_EVERY == 1:
+                conn.execute("DELETE FROM feedback_answers a WHERE at < %s AND NOT EXISTS "
+                             "(SELECT 1 FROM feedback_votes v WHERE v.answer_id = a.answer_id)",
+                             (now - KEEP_UNVOTED_S,))
+            conn.execute("INSERT INTO feedback_answers VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                         (answer_id, answer.question, answer.story, answer.found,
+                          json.dumps(passages, ensure_ascii=False), surface, now))
+        return answer_id
+
+    def record(self, answer_id: str, choice: str, *, surface: str, user: str) -> Vote:
+        if choice not in CHOICES:
+            raise ValueError(f"not a feedback choice: {choice[:40]!r}")
+        who = self.user_hash(surface, user)
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM feedback_answers WHERE answer_id = %s", (answer_id,)).fetchone() is None:
+                raise UnknownAnswer(answer_id)
+            conn.execute(
+                "INSERT INTO feedback_votes (answer_id, user_hash, surface, choice, at) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (answer_id, user_hash) DO UPDATE SET choice = EXCLUDED.choice, at = EXCLUDED.at, "
+                "surface = EXCLUDED.surface", (answer_id, who, surface, choice, time.time()))
+            [vote] = self._pg_votes(conn, "WHERE v.answer_id = %s AND v.user_hash = %s", (answer_id, who))
+        return vote
+
+    def votes(self, since: float | None = None) -> list[Vote]:
+        with self._connection() as conn:
+            return self._pg_votes(conn, "WHERE v.at >= %s", (since or 0.0,))
+
+    @staticmethod
+    def _pg_votes(conn: Any, where: str, params: tuple[Any, ...]) -> list[Vote]:
+        rows = conn.execute(
+            "SELECT v.answer_id, a.question, a.story, a.found, a.shown, v.choice, v.surface, v.user_hash, v.at "
+            f"FROM feedback_votes v JOIN feedback_answers a USING (answer_id) {where} ORDER BY v.at, v.seq",
+            params).fetchall()
+        return [Vote(aid, question, story, bool(found), _passages(shown), choice, surface, who, at)
+                for aid, question, story, found, shown, choice, surface, who, at in rows]
+
+    def close(self) -> None:
+        """Nothing to close: connections belong to the process's pool."""
 
 
 def training_rows(votes: Iterable[Vote]) -> tuple[list[dict[str, Any]], int]:

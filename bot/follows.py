@@ -13,6 +13,9 @@ fetched again and an unchanged one is not.
 >>> follows = Follows.in_folder(settings.index_dir)
 >>> follows.add("https://example.org/news.rss", "Example News")
 True
+
+With ``STORYDESK_DATABASE_URL`` set (issue #15), :func:`open_follows` gives :class:`PgFollows`, the
+same interface on ``follows_feeds`` and ``follows_entries`` in that database, shared by every host.
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from index.postgres_tables import SharedTables
+
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from index.feeds import Feed
     from index.fetch import FetchPolicy
 
@@ -154,6 +160,76 @@ class Follows:
 
 
 _COLUMNS = "url, title, added_at, etag, last_modified, checked_at, ok_at, failures, last_error"
+
+
+def open_follows(settings: Settings) -> Follows:
+    """The configured follows: in the database when a URL is set, else ``follows.sqlite`` beside the index."""
+    if settings.database_url:
+        return PgFollows(settings.database_url, timeout_s=settings.database_timeout_s)
+    return Follows.in_folder(settings.index_dir)
+
+
+class PgFollows(Follows, SharedTables):
+    """:class:`Follows` in the shared database; each call is one transaction on the primary.
+
+    An unreachable database raises :class:`index.store.StoreUnavailable` with nothing written.
+    """
+
+    def __init__(self, url: str, *, timeout_s: float = 2.0) -> None:  # no SQLite file
+        self._open_tables(url, timeout_s)
+
+    def add(self, url: str, title: str = "") -> bool:
+        with self._transaction() as conn:
+            conn.execute("LOCK TABLE follows_feeds IN SHARE ROW EXCLUSIVE MODE")  # the count and the insert, alone
+            if conn.execute("UPDATE follows_feeds SET title = %s WHERE url = %s", (title, url)).rowcount:
+                return False
+            row = conn.execute("SELECT COUNT(*) FROM follows_feeds").fetchone()
+            count = int(row[0]) if row else 0
+            if count >= MAX_FOLLOWS:
+                raise FollowError(f"the desk already follows {count} feeds (the limit); remove one first")
+            conn.execute("INSERT INTO follows_feeds (url, title, added_at) VALUES (%s, %s, %s)",
+                         (url, title, time.time()))
+            return True
+
+    def remove(self, url: str) -> bool:
+        with self._transaction() as conn:
+            return bool(conn.execute("DELETE FROM follows_feeds WHERE url = %s", (url,)).rowcount == 1)
+
+    def list(self) -> list[FollowedFeed]:
+        with self._transaction() as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM follows_feeds ORDER BY added_at, url").fetchall()
+        return [FollowedFeed(*row) for row in rows]
+
+    def get(self, url: str) -> FollowedFeed | None:
+        with self._transaction() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM follows_feeds WHERE url = %s", (url,)).fetchone()
+        return FollowedFeed(*row) if row else None
+
+    def record_success(self, url: str, *, etag: str, last_modified: str, at: float) -> None:
+        with self._transaction() as conn:
+            conn.execute("UPDATE follows_feeds SET etag = %s, last_modified = %s, checked_at = %s, ok_at = %s, "
+                         "failures = 0, last_error = '' WHERE url = %s", (etag, last_modified, at, at, url))
+
+    def record_failure(self, url: str, error: str, *, at: float) -> None:
+        with self._transaction() as conn:
+            conn.execute("UPDATE follows_feeds SET checked_at = %s, failures = failures + 1, last_error = %s "
+                         "WHERE url = %s", (at, error[:500], url))
+
+    def entry_stamps(self, url: str) -> dict[str, str]:
+        with self._transaction() as conn:
+            return dict(conn.execute("SELECT link, stamp FROM follows_entries WHERE feed = %s", (url,)).fetchall())
+
+    def remember_entries(self, url: str, stamps: Mapping[str, str]) -> None:
+        with self._transaction() as conn:
+            if not conn.execute("SELECT 1 FROM follows_feeds WHERE url = %s FOR SHARE", (url,)).fetchone():
+                return
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO follows_entries (feed, link, stamp) VALUES (%s, %s, %s) "
+                                "ON CONFLICT (feed, link) DO UPDATE SET stamp = EXCLUDED.stamp",
+                                [(url, link, stamp) for link, stamp in stamps.items()])
+
+    def close(self) -> None:
+        """Nothing to close: connections belong to the process's pool."""
 
 
 def follow_feed(follows: Follows, url: str, policy: FetchPolicy) -> tuple[Feed, bool]:

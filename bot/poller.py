@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.follows import FollowedFeed, Follows
+from bot.follows import FollowedFeed, Follows, open_follows
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ from index.indexer import ingest
 from index.ingest import IngestError
 from index.models import Story
 from index.pages import desk_links, load_page, outcome
-from index.store import Store
+from index.store import IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class SlicedEmbedder(Embedder):
 class FeedPoller:
     """Polls ``follows`` into ``store``. ``after_ingest`` runs after each write (the desk warms its state)."""
 
-    def __init__(self, follows: Follows, store: Store, embedder: Embedder, policy: FetchPolicy, *,
+    def __init__(self, follows: Follows, store: IndexStore, embedder: Embedder, policy: FetchPolicy, *,
                  every_s: float, after_ingest: Callable[[], Any] | None = None,
                  clock: Callable[[], float] = time.time, metrics: Metrics | None = None) -> None:
         self.follows = follows
@@ -245,6 +245,6 @@ class FeedPoller:
 
 def start_poller(desk: Any, settings: Settings, metrics: Metrics | None = None) -> FeedPoller:
     """The poller of ``storydesk serve``: the desk's own store and model; its state warmed after each write."""
-    return FeedPoller(Follows.in_folder(settings.index_dir), desk.searcher.store, desk.searcher.embedder,
+    return FeedPoller(open_follows(settings), desk.searcher.store, desk.searcher.embedder,
                       settings.fetch_policy(), every_s=settings.follow_minutes * 60,
                       after_ingest=desk.searcher.state, metrics=metrics).start()

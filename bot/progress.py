@@ -28,7 +28,7 @@ class IngestSummary:
     failed: int = 0
     seconds: float = 0.0
 
-    def line(self, index_dir: Path) -> str:
+    def line(self, index_dir: Path | str) -> str:
         return (f"Indexed {self.added} new, {self.replaced} replaced, {self.unchanged} unchanged, "
                 f"{self.failed} failed in {self.seconds:.1f} s into {index_dir}")
 

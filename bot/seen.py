@@ -12,6 +12,10 @@ and needs no server; the index folder already holds SQLite.
 >>> seen = SeenKeys(index_dir / "seen.sqlite")
 >>> seen.claim("event:Ev123"), seen.claim("event:Ev123")
 (True, False)
+
+With ``STORYDESK_DATABASE_URL`` set, several hosts share the keys instead: :class:`PgSeenKeys` keeps
+them in the ``seen_events`` table of that database, and ``INSERT ... ON CONFLICT DO NOTHING`` gives
+exactly one winner per key across every process on every host (psycopg 3, like the index).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
+
+from index.postgres_tables import SharedTables
 
 FILENAME = "seen.sqlite"
 TTL_SECONDS = 3600.0
@@ -38,6 +45,13 @@ def connect(path: Path | None) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
     return db
+
+
+class EventClaims(Protocol):
+    """What the chat surfaces need: claim a key once, then close."""
+
+    def claim(self, key: str) -> bool: ...
+    def close(self) -> None: ...
 
 
 class SeenKeys:
@@ -74,3 +88,32 @@ class SeenKeys:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class PgSeenKeys(SharedTables):
+    """:class:`SeenKeys` in the shared database: one winner per key across hosts.
+
+    Raises :class:`index.store.StoreUnavailable` when the database cannot be reached; the caller
+    decides (the HTTP handler answers 503 so Slack retries, and a slash command hears why).
+    """
+
+    def __init__(self, url: str, ttl: float = TTL_SECONDS, timeout_s: float = 2.0) -> None:
+        self._ttl = ttl
+        self._claims = 0
+        self._open_tables(url, timeout_s)
+
+    def claim(self, key: str) -> bool:
+        """Record ``key``; True if nobody, on any host, had claimed it within the TTL."""
+        now = time.time()
+        self._claims += 1
+        with self._transaction() as conn:
+            if self._claims % _PRUNE_EVERY == 1:
+                conn.execute("DELETE FROM seen_events WHERE at < %s", (now - self._ttl,))
+            # An expired key may be claimed again: drop it first, then race on the insert.
+            conn.execute("DELETE FROM seen_events WHERE key = %s AND at < %s", (key, now - self._ttl))
+            won = conn.execute("INSERT INTO seen_events (key, at) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                               (key, now)).rowcount == 1
+        return won
+
+    def close(self) -> None:
+        """Nothing to close: connections belong to the process's pool."""

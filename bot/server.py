@@ -5,7 +5,8 @@
 Routes in HTTP mode:
 
 - ``POST /slack/events``: slash commands, events and interactivity, through bolt's Starlette adapter.
-- ``GET /healthz``: 200 with ``desk.health()`` when the index and model are ready, else 503.
+- ``GET /healthz``: 200 with ``desk.health()`` when the index and model are ready, else 503 (also
+  while the index's database is down: readiness reads its generation on every probe).
 - ``GET /metrics``: Prometheus text format (:mod:`bot.metrics`); Socket Mode serves it beside ``/healthz``.
 - Discord's routes from :func:`bot.discord_app.discord_routes` when ``DISCORD_PUBLIC_KEY`` is set.
 
@@ -34,12 +35,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.allocator import tune_malloc
-from bot.bindings import Bindings
+from bot.answer import unavailable_message
+from bot.bindings import ChatBindings, open_bindings
+from bot.commands import new_ref
 from bot.discord_app import discord_routes
 from bot.http_guard import Rejected, check_slack_body, decode_text, read_body, slack_signature_ok
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.slack_app import RedactSecrets, SlackSurface, build_surface
+from index.store import StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.poller import FeedPoller
@@ -73,7 +77,11 @@ class GuardedSlackHandler:
             log.warning("slack: refused a request with %d: %s", exc.status, exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         checks = body.get("type") == "url_verification" or "ssl_check" in body
-        if not checks and not self.surface.claim_once("body:" + hashlib.sha256(raw).hexdigest()):
+        try:
+            first = checks or self.surface.claim_once("body:" + hashlib.sha256(raw).hexdigest())
+        except StoreUnavailable as exc:
+            return _unavailable(body, exc)
+        if not first:
             log.info("slack: dropped a replayed request")
             return Response(status_code=200)
         try:
@@ -88,6 +96,19 @@ class GuardedSlackHandler:
         if response.status == 404:  # no listener for it (bolt logged it, on one line): a bad request
             return JSONResponse({"error": "unhandled request"}, status_code=400)
         return to_starlette_response(response)
+
+
+def _unavailable(body: dict[str, Any], exc: StoreUnavailable) -> Response:
+    """The shared database is down (issue #15), so nothing can be claimed or answered now.
+
+    A slash command hears it at once, privately (its HTTP response is shown only to the asker);
+    an event gets 503, so Slack delivers it again later, when the database may be back.
+    """
+    ref = new_ref()
+    log.warning("slack: unavailable (ref %s): %s", ref, exc)
+    if "command" in body:
+        return JSONResponse({"response_type": "ephemeral", "text": unavailable_message(ref)})
+    return JSONResponse({"error": "unavailable", "ref": ref}, status_code=503)
 
 
 def _health(desk: Any) -> dict[str, Any]:
@@ -130,7 +151,7 @@ def metrics_route(metrics: Metrics) -> Route:
     return Route("/metrics", scrape, methods=["GET"])
 
 
-def _discord_routes(desk: Any, settings: Settings, bindings: Bindings, metrics: Metrics) -> list[BaseRoute]:
+def _discord_routes(desk: Any, settings: Settings, bindings: ChatBindings, metrics: Metrics) -> list[BaseRoute]:
     """Discord's routes when its public key is configured."""
     if not settings.discord_public_key:
         return []
@@ -140,7 +161,7 @@ def _discord_routes(desk: Any, settings: Settings, bindings: Bindings, metrics: 
 def create_http_app(
     desk: Any,
     settings: Settings,
-    bindings: Bindings | None = None,
+    bindings: ChatBindings | None = None,
     *,
     surface: SlackSurface | None = None,
     metrics: Metrics | None = None,
@@ -151,7 +172,7 @@ def create_http_app(
 
     Slack's route is mounted when a bot token is configured; Discord's when its public key is.
     """
-    bindings = bindings or Bindings.in_folder(settings.index_dir)
+    bindings = bindings or open_bindings(settings)
     if metrics is None:
         metrics = surface.commands.metrics if surface is not None and surface.commands.metrics else Metrics(desk)
     routes: list[BaseRoute] = [health_route(desk, poller), metrics_route(metrics)]
@@ -227,7 +248,7 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
     if settings.slack_bot_token and not socket_mode and not settings.slack_signing_secret:
         raise SystemExit("HTTP mode needs SLACK_SIGNING_SECRET to verify requests; see docs/slack.md")
 
-    log.info("loading the index from %s and the model", settings.index_dir)
+    log.info("loading the index from %s and the model", "the database" if settings.database_url else settings.index_dir)
     tune_malloc()  # before the model loads and the worker threads start: see bot/allocator.py
     desk = Desk.open(settings)
     # The loaded index is a few hundred thousand long-lived objects; a full garbage collection
@@ -235,7 +256,7 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
     # collector's sight (bench slack, 500 requests at 20 at a time: ack p99 268-382 ms -> 65-86 ms).
     gc.collect()
     gc.freeze()
-    bindings = Bindings.in_folder(settings.index_dir)
+    bindings = open_bindings(settings)
     log.info("desk ready: %s", _health(desk))
     metrics = Metrics(desk)
     poller = start_poller(desk, settings, metrics)  # followed feeds, polled in the background
@@ -245,7 +266,7 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
         poller.stop()
 
 
-def _serve(desk: Any, settings: Settings, bindings: Bindings, metrics: Metrics, poller: FeedPoller, *,
+def _serve(desk: Any, settings: Settings, bindings: ChatBindings, metrics: Metrics, poller: FeedPoller, *,
            socket_mode: bool, host: str, port: int) -> None:
     if not socket_mode:
         app = create_http_app(desk, settings, bindings, metrics=metrics, poller=poller)

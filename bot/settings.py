@@ -15,6 +15,7 @@ from dotenv import load_dotenv
 
 if TYPE_CHECKING:
     from index.fetch import FetchPolicy
+    from index.store import IndexStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INDEX = PROJECT_ROOT / "var" / "index"
@@ -72,6 +73,14 @@ class Settings:
     # feedback.key beside the index. "json" logs one JSON object per line.
     feedback_key: str = field(default="", repr=False)
     log_format: str = "text"
+    # --- PostgreSQL + pgvector (issue #15; docs/scale.md). With a URL, the index, event de-duplication
+    # and channel bindings live in that database instead of index_dir; reads of the index may go to
+    # a streaming replica. ef_search: HNSW candidates examined per archive-wide query (>= 256, the
+    # shortlist search re-ranks). The timeout bounds each wait for a connection.
+    database_url: str = field(default="", repr=False)  # may carry a password
+    database_read_url: str = field(default="", repr=False)
+    hnsw_ef_search: int = 256
+    database_timeout_s: float = 2.0  # under Slack's 3-second ack, so a down database is reported in time
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -106,6 +115,10 @@ class Settings:
             # --- feedback and metrics (issue #14 parts 3 and 4) ---
             feedback_key=env("STORYDESK_FEEDBACK_KEY", ""),
             log_format=_log_format(env("STORYDESK_LOG_FORMAT", "") or "text"),
+            database_url=database_url(env("STORYDESK_DATABASE_URL", "")),
+            database_read_url=database_url(env("STORYDESK_DATABASE_READ_URL", "")),
+            hnsw_ef_search=int(env("STORYDESK_HNSW_EF_SEARCH", "") or 256),
+            database_timeout_s=float(env("STORYDESK_DATABASE_TIMEOUT_S", "") or 2.0),
         )
 
     def fetch_policy(self) -> FetchPolicy:
@@ -113,3 +126,23 @@ class Settings:
         from index.fetch import FetchPolicy
 
         return FetchPolicy(allow_hosts=self.fetch_allow_hosts)
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work, with what is expected instead."""
+
+
+def database_url(value: str) -> str:
+    """A PostgreSQL URL, or "" for none; anything else is refused with what is expected."""
+    value = value.strip()
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("a database URL starts with postgresql:// (e.g. postgresql://user@host:5432/storydesk)")
+    return value
+
+
+def open_index(settings: Settings) -> IndexStore:
+    """The index the settings name: the PostgreSQL database when a URL is set, else the folder."""
+    from index.store import open_store
+
+    return open_store(settings.index_dir, settings.database_url, read_url=settings.database_read_url,
+                      ef_search=settings.hnsw_ef_search, timeout_s=settings.database_timeout_s)

@@ -3,7 +3,7 @@
 event -> :func:`bot.commands.parse_command` -> :class:`bot.commands.Commands` -> :mod:`bot.render_slack`
 -> post. No command or retrieval logic lives here: this module receives, acks, and delivers.
 
->>> surface = build_surface(desk, settings, Bindings.in_folder(settings.index_dir))
+>>> surface = build_surface(desk, settings, open_bindings(settings))
 >>> surface.app          # hand it to bolt's Starlette adapter or to a SocketModeHandler
 
 What users get:
@@ -40,11 +40,11 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from slack_sdk.webhook import WebhookClient
 
 from bot import render_slack as render
-from bot.bindings import Bindings
+from bot.bindings import ChatBindings, state_folder
 from bot.commands import Commands, Notice, Request, Result, is_private, new_ref, parse_command, spec_for
-from bot.feedback import FeedbackStore
+from bot.feedback import FeedbackStore, open_feedback
 from bot.metrics import Metrics
-from bot.seen import SeenKeys
+from bot.seen import EventClaims, SeenKeys
 from bot.settings import Settings
 from bot.story_links import StoryLinks
 from bot.workers import Deadlines, Job, TrackedPool
@@ -131,8 +131,8 @@ def _respond(respond: Respond, **message: Any) -> None:
 class SlackSurface:
     """The bolt app, its listeners, and the pools they run on. Commands run in :mod:`bot.commands`."""
 
-    def __init__(self, desk: Any, bindings: Bindings, app: App, listener_pool: TrackedPool,
-                 admins: frozenset[str] = frozenset(), seen: SeenKeys | None = None,
+    def __init__(self, desk: Any, bindings: ChatBindings, app: App, listener_pool: TrackedPool,
+                 admins: frozenset[str] = frozenset(), seen: EventClaims | None = None,
                  answer_budget_s: float = 30.0, feedback: FeedbackStore | None = None,
                  metrics: Metrics | None = None) -> None:
         self.desk = desk
@@ -146,7 +146,7 @@ class SlackSurface:
         self.answer_budget_s = answer_budget_s
         self._deadlines = Deadlines()
         # Shared with other processes on the same index folder, so a restart never double-posts.
-        self._seen = seen or SeenKeys()
+        self._seen: EventClaims = seen or SeenKeys()
 
     @property
     def admins(self) -> frozenset[str]:
@@ -392,7 +392,7 @@ class SlackSurface:
             self.commands.feedback.close()
 
 
-def build_surface(desk: Any, settings: Settings, bindings: Bindings, *,
+def build_surface(desk: Any, settings: Settings, bindings: ChatBindings, *,
                   client: WebClient | None = None, feedback: FeedbackStore | None = None,
                   metrics: Metrics | None = None) -> SlackSurface:
     """The Slack app for ``desk``, configured from ``settings``; the same app serves HTTP and Socket Mode.
@@ -412,10 +412,10 @@ def build_surface(desk: Any, settings: Settings, bindings: Bindings, *,
         listener_executor=listener_pool,
         request_verification_enabled=True,
     )
-    folder = bindings.path.parent
+    folder = state_folder(bindings, settings)
     surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
-                           seen=SeenKeys.in_folder(folder), answer_budget_s=settings.answer_budget_s,
-                           feedback=feedback or FeedbackStore.in_folder(folder, settings.feedback_key),
+                           seen=bindings.seen_keys(), answer_budget_s=settings.answer_budget_s,
+                           feedback=feedback or open_feedback(settings, folder),
                            metrics=metrics)
     surface.commands.links = StoryLinks.for_desk(desk, settings)
     surface.register()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.follows import Follows, follow_feed
+from bot.follows import Follows, follow_feed, open_follows
 from bot.poller import SlicedEmbedder, failure_reason
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class StoryLinks:
 
     @classmethod
     def for_desk(cls, desk: Any, settings: Settings) -> StoryLinks:
-        return cls(desk, settings.fetch_policy(), Follows.in_folder(settings.index_dir), settings.follow_minutes)
+        return cls(desk, settings.fetch_policy(), open_follows(settings), settings.follow_minutes)
 
     def add(self, url: str, metrics: Metrics | None = None) -> str:
         """Fetch, extract and index the story at ``url``; what happened, in a sentence."""

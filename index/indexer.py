@@ -20,7 +20,7 @@ from index.attribution import extract_quotes_many, speaker_for
 from index.embed import Embedder
 from index.ingest import IngestError
 from index.models import Quote, Story
-from index.store import Store, StoryRecord, Unit
+from index.store import IndexStore, StoryRecord, Unit
 from index.text import sentences
 
 # Bump when cleaning, sentence units or quote attribution change what a story's record holds:
@@ -73,7 +73,7 @@ def build_records(stories: list[Story], embedder: Embedder) -> list[StoryRecord]
     ]
 
 
-def ingest(store: Store, embedder: Embedder, stories: list[Story], *, batch: int = 256) -> IngestReport:
+def ingest(store: IndexStore, embedder: Embedder, stories: list[Story], *, batch: int = 256) -> IngestReport:
     """Add or replace ``stories`` in ``store``; unchanged stories (same content hash) are skipped.
 
     Stories are written in batches of ``batch`` (one transaction each), so a huge archive does

@@ -27,7 +27,7 @@ from index.fetch import FetchPolicy, Page, fetch
 from index.indexer import IngestReport, ingest
 from index.ingest import IngestError, build_story, parse_html
 from index.models import Story
-from index.store import Store
+from index.store import IndexStore
 
 Outcome = Literal["added", "replaced", "unchanged"]
 _PAGE_SUFFIX = re.compile(r"\.(s?html?|php|aspx?|jsp)$", re.IGNORECASE)
@@ -89,7 +89,7 @@ def load_page(url: str, policy: FetchPolicy, *, story_id: str | None = None,
     return story_from_page(fetch(url, policy), story_id=story_id, taken=taken)
 
 
-def desk_links(store: Store) -> dict[str, str]:
+def desk_links(store: IndexStore) -> dict[str, str]:
     """id -> link of the stories on the desk, what :func:`story_id_for` needs."""
     return {info.id: info.url for info in store.list_stories()}
 
@@ -101,7 +101,7 @@ def outcome(report: IngestReport, story_id: str) -> Outcome:
     return "replaced" if story_id in report.replaced else "unchanged"
 
 
-def add_page(store: Store, embedder: Embedder, url: str, policy: FetchPolicy,
+def add_page(store: IndexStore, embedder: Embedder, url: str, policy: FetchPolicy,
              *, story_id: str | None = None) -> Added:
     """Fetch, extract and index the story at ``url``. Nothing is indexed when it is refused."""
     story = load_page(url, policy, story_id=story_id, taken=desk_links(store))

@@ -12,6 +12,10 @@ temporary name and renamed; if it is missing (a crash between commit and rename)
 :meth:`Store.open` (or write) restores it from the vectors kept in SQLite, and temporary files a
 killed writer left are removed then too. Writers are serialised with the lock; readers never block
 and pick up a new generation on their next query (:meth:`Store.generation`).
+
+The store contract (:class:`IndexStore`) has two backends: this embedded folder, the default, and
+PostgreSQL + pgvector (:mod:`index.store_postgres`) when a database URL is given to
+:func:`open_store`. Search, ingest and the bot only use the contract.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import json
 import sqlite3
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import faiss
 import numpy as np
@@ -65,6 +71,22 @@ class IndexMismatch(RuntimeError):
     """The index was built with another model (or schema) than the one loaded now."""
 
 
+class StoreUnavailable(RuntimeError):
+    """The index's database cannot be reached right now (down, restarting, unreachable).
+
+    Nothing was written by the call that raised it; callers report it and try again later.
+    """
+
+
+# Every story with its paragraph and quote counts, in ingest order (the same SQL on both backends).
+LIST_STORIES_SQL = """
+    SELECT s.id, s.headline, s.byline, s.url, s.date,
+           (SELECT COUNT(*) FROM paragraphs p WHERE p.story = s.id),
+           (SELECT COUNT(*) FROM quotes q WHERE q.story = s.id)
+    FROM stories s ORDER BY s.seq, s.id"""
+TABLES = ("stories", "paragraphs", "units", "quotes")  # what :meth:`IndexStore.counts` counts
+
+
 @dataclass(frozen=True)
 class Unit:
     """A retrieval unit: a sentence (or span) ``start:end`` of a paragraph, and who says it."""
@@ -96,7 +118,72 @@ class Snapshot:
     unit_ids: np.ndarray  # int64, aligned with ``units`` and ``vectors`` rows
     units: tuple[Unit, ...]
     vectors: np.ndarray
-    faiss_index: faiss.Index
+    faiss_index: faiss.Index | None
+    # Archive-wide candidates from the database (PostgreSQL: HNSW + full text); None: use FAISS + BM25.
+    archive: ArchiveCandidates | None = None
+
+
+class ArchiveCandidates(Protocol):
+    """Backend-side retrieval for archive-wide search; the ranking stays in :mod:`index.search`."""
+
+    def nearest(self, q_vec: np.ndarray, n: int) -> np.ndarray:
+        """Unit ids of the (approximately) ``n`` nearest vectors to ``q_vec``, nearest first."""
+        ...
+
+    def matching(self, words: Sequence[str], n: int) -> np.ndarray:
+        """Unit ids of up to ``n`` units whose text matches any of ``words``, best first."""
+        ...
+
+
+@runtime_checkable
+class IndexStore(Protocol):
+    """The store contract both backends keep (tests/index/test_store.py runs it against each).
+
+    - :meth:`write` replaces stories atomically: a reader sees the old generation or the new one;
+    - :meth:`snapshot` is one consistent generation;
+    - the model and its checksum are recorded by the first write, and another model is refused
+      with :class:`IndexMismatch`;
+    - an unreachable backend raises :class:`StoreUnavailable`, never a half-written index.
+    """
+
+    location: str  # a folder or a database URL without its password, for messages
+
+    def generation(self) -> int: ...
+    def model_info(self) -> ModelInfo | None: ...
+    def check_model(self, info: ModelInfo) -> None: ...
+    def story_hashes(self) -> dict[str, str]: ...
+    def list_stories(self) -> list[StoryInfo]: ...
+    def snapshot(self) -> Snapshot: ...
+    def counts(self) -> dict[str, int]: ...
+    def write_lock(self) -> AbstractContextManager[Any]: ...
+    def write(self, records: list[StoryRecord], remove: Sequence[str] = (), *, model: ModelInfo) -> int: ...
+
+
+def open_store(index_dir: Path, database_url: str = "", *, read_url: str = "", ef_search: int = 256,
+               timeout_s: float = 5.0) -> IndexStore:
+    """The configured backend: PostgreSQL when ``database_url`` is set, else the folder ``index_dir``."""
+    if database_url:
+        from index.store_postgres import PostgresStore  # psycopg loads only when a database is used
+
+        return PostgresStore.open(database_url, read_url=read_url, ef_search=ef_search, timeout_s=timeout_s)
+    return Store.open(index_dir)
+
+
+def mismatch_message(where: str, recorded: ModelInfo, info: ModelInfo, advice: str) -> str:
+    """What :class:`IndexMismatch` says, the same for both backends."""
+    return (f"The index at {where} was built with {recorded.name} "
+            f"(sha256 {recorded.sha256[:12]}, {recorded.dimension}-d) but the loaded model is "
+            f"{info.name} (sha256 {info.sha256[:12]}, {info.dimension}-d). {advice}")
+
+
+def records_of(snap: Snapshot) -> list[StoryRecord]:
+    """Every story of ``snap`` as records, vectors included: a copy between backends embeds nothing."""
+    by_story: dict[str, list[int]] = {}
+    for row, unit in enumerate(snap.units):
+        by_story.setdefault(unit.story, []).append(row)
+    return [StoryRecord(story, snap.quotes.get(sid, ()), tuple(snap.units[r] for r in by_story.get(sid, [])),
+                        np.asarray(snap.vectors[by_story.get(sid, [])], dtype=np.float32))
+            for sid, story in snap.stories.items()]
 
 
 class Store:
@@ -104,6 +191,7 @@ class Store:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.location = str(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._db_path = self.root / DB_NAME
         self._lock = FileLock(str(self.root / LOCK_NAME), timeout=600)
@@ -175,12 +263,8 @@ class Store:
         """Refuse to mix vectors of different models in one index."""
         recorded = self.model_info()
         if recorded is not None and recorded != info:
-            raise IndexMismatch(
-                f"The index at {self.root} was built with {recorded.name} "
-                f"(sha256 {recorded.sha256[:12]}, {recorded.dimension}-d) but the loaded model is "
-                f"{info.name} (sha256 {info.sha256[:12]}, {info.dimension}-d). "
-                "Re-index into a new folder (storydesk ingest --index NEW ...)."
-            )
+            raise IndexMismatch(mismatch_message(
+                str(self.root), recorded, info, "Re-index into a new folder (storydesk ingest --index NEW ...)."))
 
     # --- reading --------------------------------------------------------------------------
 
@@ -191,13 +275,13 @@ class Store:
 
     def list_stories(self) -> list[StoryInfo]:
         """Every story with its paragraph and quote counts, in ingest order."""
-        sql = """
-            SELECT s.id, s.headline, s.byline, s.url, s.date,
-                   (SELECT COUNT(*) FROM paragraphs p WHERE p.story = s.id),
-                   (SELECT COUNT(*) FROM quotes q WHERE q.story = s.id)
-            FROM stories s ORDER BY s.seq, s.id"""
         with self._read_lock:
-            return [StoryInfo(*row) for row in self._reader.execute(sql).fetchall()]
+            return [StoryInfo(*row) for row in self._reader.execute(LIST_STORIES_SQL).fetchall()]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (stories, paragraphs, units, quotes): what a copy between backends verifies."""
+        with self._read_lock:
+            return {t: int(self._reader.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in TABLES}
 
     def snapshot(self) -> Snapshot:
         """Load the current generation into memory (one read transaction, so it is consistent)."""

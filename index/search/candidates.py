@@ -7,11 +7,14 @@ stage only has to keep it, and the reader chooses.
 
 Scoped to a story, BM25 uses that story's own statistics, so an answer about a story does not
 move when other stories are indexed. Archive-wide, the FAISS shortlist and the bm25s shortlist
-are merged and re-scored the same way.
+are merged and re-scored the same way. On PostgreSQL (``snap.archive`` set) the archive-wide
+shortlist comes from the database instead, HNSW nearest vectors plus full-text matches, and is
+re-scored here by the same dense + BM25 ranking; story-scoped search is the same on both backends.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import faiss
@@ -19,6 +22,7 @@ import numpy as np
 
 from index.search.question import Question
 from index.search.state import SearchState
+from index.text import STOPWORDS
 
 LEXICAL_WEIGHT = 0.2  # BM25 (scaled to [0, 1] within the candidates) beside cosine
 ARCHIVE_DENSE = 256  # nearest sentences taken from FAISS across the archive
@@ -54,6 +58,8 @@ def shortlist(state: SearchState, question: Question, q_vec: np.ndarray, story: 
 
 
 def _archive_rows(state: SearchState, question: Question, q_vec: np.ndarray) -> np.ndarray:
+    if state.snap.archive is not None:
+        return _database_rows(state, question, q_vec)
     index = state.snap.faiss_index
     found: set[int] = set()
     if index is not None and index.ntotal:
@@ -67,6 +73,20 @@ def _archive_rows(state: SearchState, question: Question, q_vec: np.ndarray) -> 
             top = np.argpartition(-scores, k)[:k]
             found.update(int(t) for t in top if scores[t] > 0)
     return np.array(sorted(found), dtype=np.int64)
+
+
+def _database_rows(state: SearchState, question: Question, q_vec: np.ndarray) -> np.ndarray:
+    """Archive-wide candidate rows from the database (HNSW + full text), as FAISS + BM25 give them here."""
+    archive = state.snap.archive
+    assert archive is not None
+    words = [w for w in re.findall(r"\w+", question.text.lower()) if w not in STOPWORDS]
+    ids = np.concatenate([archive.nearest(q_vec, ARCHIVE_DENSE), archive.matching(words, ARCHIVE_LEXICAL)])
+    if not len(ids) or not len(state.ids_sorted):
+        return np.zeros(0, dtype=np.int64)
+    # A unit committed after this snapshot is not in it: keep only the ids the snapshot holds.
+    at = np.minimum(np.searchsorted(state.ids_sorted, ids), len(state.ids_sorted) - 1)
+    known = state.ids_sorted[at] == ids
+    return np.unique(state.ids_order[at[known]]).astype(np.int64)
 
 
 def _scoped_bm25(state: SearchState, rows: np.ndarray, tokens: tuple[str, ...]) -> np.ndarray:

@@ -1,8 +1,11 @@
-"""The index folder: persistence, re-ingest, remove, crash safety, concurrency, model checks.
+"""The store contract: persistence, re-ingest, remove, crash safety, concurrency, model checks.
 
-Real SQLite, real FAISS and the real MiniLM (the session ``embedder``); every write goes to a fresh
-folder under ``tmp_path``. Crashes are real: a child process is SIGKILLed while it is inside a
-write, at a point it announces itself (no sleeps or timing in the assertions).
+Tests taking ``open_index`` run against both backends (the embedded folder, and PostgreSQL +
+pgvector on the session's throwaway server: ``-m postgres`` selects those); the FAISS-file tests
+are the embedded store's own. Real SQLite, FAISS, PostgreSQL and the real MiniLM (the session
+``embedder``); every write goes to a fresh folder or database. Crashes are real: a child process
+is SIGKILLed while it is inside a write, at a point it announces itself (no sleeps or timing in
+the assertions).
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -24,7 +26,7 @@ from index.embed import MODEL_NAME, ModelError, ModelInfo, WEIGHTS_FILE, Embedde
 from index.indexer import build_records, fingerprint, ingest
 from index.ingest import load_story
 from index.search import Searcher
-from index.store import DB_NAME, IndexMismatch, Store
+from index.store import IndexMismatch, Store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,36 +68,29 @@ def _story(tmp_path: Path, name: str, text: str, **kw):
     return load_story(path, **kw)
 
 
-def _db_rows(root: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(root / DB_NAME)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-def _state(root: Path) -> tuple[int, list[tuple]]:
+def _state(open_index) -> tuple[int, list[tuple]]:
     """What a reader sees: the generation and every story with its paragraph count."""
-    store = Store.open(root)
+    store = open_index()
     return store.generation(), [(s.id, s.headline, s.paragraphs) for s in store.list_stories()]
 
 
 # --- persistence, re-ingest, remove ---------------------------------------------------------
 
 
-def test_new_store_and_searcher_on_the_same_folder_see_the_stories(tmp_path, embedder, fresh_index):
-    report = ingest(Store.open(fresh_index), embedder,
+def test_new_store_and_searcher_on_the_same_index_see_the_stories(tmp_path, embedder, open_index):
+    report = ingest(open_index(), embedder,
                     [_story(tmp_path, "bridge", BRIDGE), _story(tmp_path, "library", LIBRARY, url="https://x.org/lib")])
     assert report.added == ["bridge", "library"] and report.generation == 1
 
-    store = Store.open(fresh_index)  # as a new process would
+    store = open_index()  # as a new process would
     infos = store.list_stories()
     assert [(s.id, s.headline, s.paragraphs, s.url) for s in infos] == [
         ("bridge", "Bridge closure to last until spring", 3, ""),
         ("library", "Library saved after campaign", 2, "https://x.org/lib"),
     ]
     assert store.model_info() == embedder.info
-    assert (fresh_index / "vectors-1.faiss").is_file()
+    snap = store.snapshot()
+    assert snap.generation == 1 and len(snap.units) == len(snap.vectors) == store.counts()["units"] > 0
     result = Searcher(store, embedder).search("Why is Hammersmith Bridge still closed to cars?")
     assert result.found and result.hits[0].story == "bridge" and result.hits[0].paragraph in (1, 2)
     result = Searcher(store, embedder).search("How many people signed the library petition?")
@@ -103,55 +98,55 @@ def test_new_store_and_searcher_on_the_same_folder_see_the_stories(tmp_path, emb
     assert result.hits[0].url == "https://x.org/lib"
 
 
-def test_reingesting_unchanged_story_is_skipped(tmp_path, embedder, fresh_index):
+def test_reingesting_unchanged_story_is_skipped(tmp_path, embedder, open_index):
     story = _story(tmp_path, "bridge", BRIDGE)
-    first = ingest(Store.open(fresh_index), embedder, [story])
-    files = sorted(p.name for p in fresh_index.glob("vectors-*.faiss"))
-    again = ingest(Store.open(fresh_index), embedder, [_story(tmp_path, "bridge", BRIDGE)])
+    first = ingest(open_index(), embedder, [story])
+    counts = open_index().counts()
+    again = ingest(open_index(), embedder, [_story(tmp_path, "bridge", BRIDGE)])
     assert again.unchanged == ["bridge"] and not again.added and not again.replaced
-    assert again.generation == first.generation == Store.open(fresh_index).generation()
-    assert sorted(p.name for p in fresh_index.glob("vectors-*.faiss")) == files
-    assert _db_rows(fresh_index, "SELECT COUNT(*) FROM paragraphs") == [(3,)]
-    assert _db_rows(fresh_index, "SELECT COUNT(*) FROM stories") == [(1,)]
+    assert again.generation == first.generation == open_index().generation()
+    assert open_index().counts() == counts
+    assert counts["paragraphs"] == 3 and counts["stories"] == 1
 
 
-def test_changed_story_replaces_the_old_one(tmp_path, embedder, fresh_index):
-    ingest(Store.open(fresh_index), embedder, [_story(tmp_path, "bridge", BRIDGE)])
-    searcher = Searcher(Store.open(fresh_index), embedder)
+def test_changed_story_replaces_the_old_one(tmp_path, embedder, open_index):
+    ingest(open_index(), embedder, [_story(tmp_path, "bridge", BRIDGE)])
+    searcher = Searcher(open_index(), embedder)
     assert searcher.search("Why is Hammersmith Bridge still closed?").found
     updated = BRIDGE.replace("until at least April", "until at least September") + (
         "\nA temporary ferry service will start in June.\n")
-    report = ingest(Store.open(fresh_index), embedder, [_story(tmp_path, "bridge", updated)])
+    report = ingest(open_index(), embedder, [_story(tmp_path, "bridge", updated)])
     assert report.replaced == ["bridge"] and report.generation == 2
     story = searcher.stories()["bridge"]  # the running searcher picks up generation 2
     assert len(story.paragraphs) == 4
     assert "September" in story.paragraphs[0].text and "April" not in story.paragraphs[0].text
-    assert _db_rows(fresh_index, "SELECT COUNT(*) FROM paragraphs") == [(4,)]
-    assert _db_rows(fresh_index, "SELECT COUNT(*) FROM units WHERE paragraph > 4") == [(0,)]
+    assert open_index().counts()["paragraphs"] == 4
+    assert max(u.paragraph for u in open_index().snapshot().units) == 4  # no unit of the old version left
     hit = searcher.search("When does the stand-in ferry begin running?").hits[0]
     assert (hit.story, hit.paragraph) == ("bridge", 4)
 
 
-def test_same_id_twice_in_one_ingest_is_refused(tmp_path, embedder, fresh_index):
+def test_same_id_twice_in_one_ingest_is_refused(tmp_path, embedder, open_index):
     story = _story(tmp_path, "bridge", BRIDGE)
     with pytest.raises(ValueError, match="appears twice"):
-        ingest(Store.open(fresh_index), embedder, [story, story])
-    assert _state(fresh_index) == (0, [])
+        ingest(open_index(), embedder, [story, story])
+    assert _state(open_index) == (0, [])
 
 
-def test_remove_deletes_story_paragraphs_units_and_quotes(tmp_path, embedder, fresh_index):
-    ingest(Store.open(fresh_index), embedder,
-           [_story(tmp_path, "bridge", BRIDGE), _story(tmp_path, "library", LIBRARY)])
-    searcher = Searcher(Store.open(fresh_index), embedder)
+def test_remove_deletes_story_paragraphs_units_and_quotes(tmp_path, embedder, open_index):
+    ingest(open_index(), embedder, [_story(tmp_path, "library", LIBRARY)])
+    library_only = open_index().counts()
+    ingest(open_index(), embedder, [_story(tmp_path, "bridge", BRIDGE)])
+    searcher = Searcher(open_index(), embedder)
     assert set(searcher.stories()) == {"bridge", "library"}
-    generation = Store.open(fresh_index).write([], remove=["bridge"], model=embedder.info)
-    assert generation == 2
+    generation = open_index().write([], remove=["bridge"], model=embedder.info)
+    assert generation == 3
     assert set(searcher.stories()) == {"library"}
-    for table in ("paragraphs", "units", "quotes"):
-        assert _db_rows(fresh_index, f"SELECT COUNT(*) FROM {table} WHERE story='bridge'") == [(0,)]
+    assert open_index().counts() == library_only  # the bridge's paragraphs, units and quotes are gone
+    assert {u.story for u in open_index().snapshot().units} == {"library"}
     assert all(h.story == "library" for h in searcher.search("Hammersmith Bridge cracks").hits)
     # Removing the last story leaves a working, empty index.
-    Store.open(fresh_index).write([], remove=["library"], model=embedder.info)
+    open_index().write([], remove=["library"], model=embedder.info)
     result = searcher.search("Is the library staying open?")
     assert not result.found and result.hits == ()
 
@@ -161,35 +156,36 @@ def test_remove_deletes_story_paragraphs_units_and_quotes(tmp_path, embedder, fr
 _CHILD = r"""
 import pickle, sys, time
 from pathlib import Path
-from index.store import Store
+from index.store import Store, open_store
 
-root, payload, flag, where = sys.argv[1:]
+root, url, payload, flag, where = sys.argv[1:]
 records, info = pickle.loads(Path(payload).read_bytes())
+store = open_store(Path(root), url)
 
 if where == "insert":  # die inside the transaction, after the first story's rows are written
-    original = Store._insert
+    original = type(store)._insert
     def _insert(self, conn, record, seq):
         original(self, conn, record, seq)
         Path(flag).write_text("inside")
         time.sleep(600)
-    Store._insert = _insert
+    type(store)._insert = _insert
 else:  # die after the commit, before the generation's FAISS file is written
     def _write_vectors(self, conn, generation):
         Path(flag).write_text(str(generation))
         time.sleep(600)
     Store._write_vectors = _write_vectors
 
-Store.open(Path(root)).write(records, model=info)
+store.write(records, model=info)
 """
 
 
-def _kill_writer_at(tmp_path: Path, root: Path, records, info, where: str) -> None:
-    """Run ``Store.write`` in a child process and SIGKILL it once it reaches ``where``."""
+def _kill_writer_at(tmp_path: Path, root: Path, records, info, where: str, url: str = "") -> None:
+    """Run ``write`` in a child process (on ``url``'s database, else the folder) and SIGKILL it at ``where``."""
     payload = tmp_path / f"records-{where}.pkl"
     payload.write_bytes(pickle.dumps((records, info)))
     flag = tmp_path / f"reached-{where}"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(root), str(payload), str(flag), where],
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(root), url, str(payload), str(flag), where],
                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120  # a guard against a hung test, not a timing assertion
@@ -207,29 +203,33 @@ def _kill_writer_at(tmp_path: Path, root: Path, records, info, where: str) -> No
     assert child.returncode == -signal.SIGKILL
 
 
-def test_writer_killed_mid_transaction_leaves_previous_index_intact(tmp_path, embedder, fresh_index):
-    ingest(Store.open(fresh_index), embedder, [_story(tmp_path, "bridge", BRIDGE)])
-    before = _state(fresh_index)
-    searcher = Searcher(Store.open(fresh_index), embedder)
+def test_writer_killed_mid_transaction_leaves_previous_index_intact(tmp_path, embedder, open_index):
+    ingest(open_index(), embedder, [_story(tmp_path, "bridge", BRIDGE)])
+    before = _state(open_index)
+    counts = open_index().counts()
+    searcher = Searcher(open_index(), embedder)
     answer_before = searcher.search("What did the engineers find?")
 
     new = [replace(s, content_hash=fingerprint(s)) for s in
            (_story(tmp_path, "library", LIBRARY), _story(tmp_path, "market", MARKET),
             _story(tmp_path, "bridge", BRIDGE.replace("April", "May")))]
-    _kill_writer_at(tmp_path, fresh_index, build_records(new, embedder), embedder.info, "insert")
+    store = open_index()
+    where = store.root if isinstance(store, Store) else tmp_path / "unused"
+    url = "" if isinstance(store, Store) else store.url
+    _kill_writer_at(tmp_path, where, build_records(new, embedder), embedder.info, "insert", url)
 
-    assert _state(fresh_index) == before
+    assert _state(open_index) == before
+    assert open_index().counts() == counts  # nothing of the dead writer's stories was kept
     assert set(searcher.stories()) == {"bridge"}
-    fresh = Searcher(Store.open(fresh_index), embedder)  # a reader started after the crash
+    fresh = Searcher(open_index(), embedder)  # a reader started after the crash
     answer_after = fresh.search("What did the engineers find?")
     assert answer_after.found == answer_before.found
     assert [(h.story, h.paragraph, h.excerpt) for h in answer_after.hits] == \
         [(h.story, h.paragraph, h.excerpt) for h in answer_before.hits]
     assert "April" in fresh.stories()["bridge"].paragraphs[0].text
-    assert _db_rows(fresh_index, "SELECT COUNT(*) FROM units WHERE story != 'bridge'") == [(0,)]
 
     # The dead writer's locks died with it: the next ingest goes through and lands everything.
-    report = ingest(Store.open(fresh_index), embedder, [_story(tmp_path, "library", LIBRARY)])
+    report = ingest(open_index(), embedder, [_story(tmp_path, "library", LIBRARY)])
     assert report.added == ["library"] and report.generation == before[0] + 1
     assert set(fresh.stories()) == {"bridge", "library"}
 
@@ -287,9 +287,9 @@ def test_corrupt_faiss_file_is_rebuilt_from_sqlite(tmp_path, embedder, fresh_ind
 # --- concurrency ------------------------------------------------------------------------------
 
 
-def test_reader_keeps_answering_during_an_ingest_and_then_sees_the_new_story(tmp_path, embedder, fresh_index):
-    ingest(Store.open(fresh_index), embedder, [_story(tmp_path, "bridge", BRIDGE)])
-    reader = Searcher(Store.open(fresh_index), embedder)
+def test_reader_keeps_answering_during_an_ingest_and_then_sees_the_new_story(tmp_path, embedder, open_index):
+    ingest(open_index(), embedder, [_story(tmp_path, "bridge", BRIDGE)])
+    reader = Searcher(open_index(), embedder)
     assert reader.state().snap.generation == 1
     stories = [_story(tmp_path, "library", LIBRARY), _story(tmp_path, "market", MARKET),
                _story(tmp_path, "zoo", ZOO)]
@@ -298,7 +298,7 @@ def test_reader_keeps_answering_during_an_ingest_and_then_sees_the_new_story(tmp
     def writer():
         try:
             for s in stories:  # three separate commits while the reader works
-                ingest(Store.open(fresh_index), embedder, [s])
+                ingest(open_index(), embedder, [s])
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -321,24 +321,24 @@ def test_reader_keeps_answering_during_an_ingest_and_then_sees_the_new_story(tmp
     assert max(generations | {reader.state().snap.generation}) == 4
 
 
-def test_two_concurrent_writers_are_serialised_and_both_land(tmp_path, embedder, fresh_index):
-    ingest(Store.open(fresh_index), embedder, [_story(tmp_path, "bridge", BRIDGE)])
+def test_two_concurrent_writers_are_serialised_and_both_land(tmp_path, embedder, open_index):
+    ingest(open_index(), embedder, [_story(tmp_path, "bridge", BRIDGE)])
     groups = [[_story(tmp_path, "library", LIBRARY), _story(tmp_path, "zoo", ZOO)],
               [_story(tmp_path, "market", MARKET)]]
     # Hold the writers' lock so both writers queue up behind it, then let them race.
-    holder = Store.open(fresh_index)
+    holder = open_index()
     barrier = threading.Barrier(3)
     reports, errors = [], []
 
     def writer(group):
         try:
-            store = Store.open(fresh_index)
+            store = open_index()
             barrier.wait()
             reports.append(ingest(store, embedder, group))
         except BaseException as exc:
             errors.append(exc)
 
-    with holder._lock:
+    with holder.write_lock():
         threads = [threading.Thread(target=writer, args=(g,)) for g in groups]
         for t in threads:
             t.start()
@@ -346,16 +346,16 @@ def test_two_concurrent_writers_are_serialised_and_both_land(tmp_path, embedder,
         threads[0].join(timeout=0.5)
         threads[1].join(timeout=0.01)
         assert all(t.is_alive() for t in threads), "a writer wrote while another held the lock"
-        assert Store.open(fresh_index).generation() == 1
+        assert open_index().generation() == 1
     for t in threads:
         t.join()
     assert not errors
     assert sorted(r.generation for r in reports) == [2, 3]  # one after the other, none lost
-    infos = {s.id: s.paragraphs for s in Store.open(fresh_index).list_stories()}
+    infos = {s.id: s.paragraphs for s in open_index().list_stories()}
     assert infos == {"bridge": 3, "library": 2, "zoo": 2, "market": 2}
-    assert _db_rows(fresh_index, "SELECT COUNT(*) FROM paragraphs") == [(9,)]
-    snap = Store.open(fresh_index).snapshot()
-    assert snap.generation == 3 and snap.faiss_index.ntotal == len(snap.units)
+    assert open_index().counts()["paragraphs"] == 9
+    snap = open_index().snapshot()
+    assert snap.generation == 3 and len(snap.vectors) == len(snap.units) == open_index().counts()["units"]
 
 
 # --- model checks -----------------------------------------------------------------------------
@@ -365,26 +365,28 @@ def test_two_concurrent_writers_are_serialised_and_both_land(tmp_path, embedder,
     ModelInfo("sentence-transformers/all-mpnet-base-v2", "ab" * 32, 768),
     ModelInfo(MODEL_NAME, "cd" * 32, 384),
 ])
-def test_index_built_with_another_model_is_refused_clearly(tmp_path, embedder, fresh_index, other):
-    Store.open(fresh_index).write([], model=other)  # an index recorded with another model
-    before = _state(fresh_index)
+def test_index_built_with_another_model_is_refused_clearly(tmp_path, embedder, open_index, other):
+    open_index().write([], model=other)  # an index recorded with another model
+    before = _state(open_index)
     with pytest.raises(IndexMismatch) as err:
-        Store.open(fresh_index).check_model(embedder.info)
+        open_index().check_model(embedder.info)
     message = str(err.value)
     assert other.name in message and other.sha256[:12] in message and f"{other.dimension}-d" in message
     assert embedder.info.sha256[:12] in message and "384-d" in message
     assert "Re-index" in message
     with pytest.raises(IndexMismatch):
-        ingest(Store.open(fresh_index), embedder, [_story(tmp_path, "bridge", BRIDGE)])
-    assert _state(fresh_index) == before
+        ingest(open_index(), embedder, [_story(tmp_path, "bridge", BRIDGE)])
+    with pytest.raises(IndexMismatch):  # the write itself refuses too, not only ingest's early check
+        open_index().write([], model=embedder.info)
+    assert _state(open_index) == before
 
 
-def test_same_model_is_accepted_and_recorded(tmp_path, embedder, fresh_index):
-    store = Store.open(fresh_index)
+def test_same_model_is_accepted_and_recorded(tmp_path, embedder, open_index):
+    store = open_index()
     assert store.model_info() is None
     store.check_model(embedder.info)  # an empty index accepts any model
     ingest(store, embedder, [_story(tmp_path, "bridge", BRIDGE)])
-    assert Store.open(fresh_index).model_info() == embedder.info
+    assert open_index().model_info() == embedder.info
     assert embedder.info.dimension == 384 and embedder.info.name == MODEL_NAME
 
 
