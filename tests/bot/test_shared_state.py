@@ -1,10 +1,11 @@
 """Several hosts, one database (issue #15): event de-duplication and channel bindings in PostgreSQL,
 two app instances answering every event exactly once, and a database that goes down and comes back.
 
-The two instances are two full HTTP apps (Starlette + uvicorn, each with its own Slack surface,
-de-dup set and bindings objects) on two real ports in this process: two ``storydesk serve``
-processes would each load the model, too slow to start here on 2 shared cores. The only state they
-share is the database. Slack's side is the stub from ``slack_api_stub``; requests are signed.
+Two hosts are tested twice: as two full HTTP apps (Starlette + uvicorn, each with its own Slack
+surface, de-dup set and bindings objects) on two real ports in this process, quick enough for the
+thorough burst; and as two real ``storydesk serve --http`` processes (each loads the model, about
+10 s here), for what only separate processes show. The only state they share is the database.
+Slack's side is the stub from ``slack_api_stub``; requests are signed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import httpx
 import psycopg
 import pytest
 from conftest import started_pg_server
-from slack_api_stub import BOT_USER_ID, SlackAPIStub, running
+from slack_api_stub import BOT_USER_ID, SlackAPIStub, free_port, running
 from test_seen import race_for_one_key
 from test_slack_http import (BOT_TOKEN, CHANNEL, COX, COX_WORDS, REPORTER, SECRET, STORY, event_body, mention, send,
                              slash)
@@ -129,6 +130,68 @@ def test_two_instances_on_one_database_post_every_answer_once(pg_desk_url, setti
             assert all(COX_WORDS in r.text for r in slack.messages(lambda r: r.method == "chat.postMessage"))
         for app in apps:
             app.state.slack.close()
+
+
+def _serve(slack: SlackAPIStub, database_url: str, folder: Path) -> tuple[subprocess.Popen, str]:
+    """``storydesk serve --http`` in a process of its own, against ``database_url``."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": slack.api_url, "SLACK_APP_TOKEN": "", "STORYDESK_DATABASE_URL": database_url,
+           "STORYDESK_INDEX": str(folder), "STORYDESK_FEEDBACK_KEY": "shared-key", "STORYDESK_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _ready(proc: subprocess.Popen, base: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"serve at {base} never became ready: {proc.stderr.read() if proc.poll() else ''}")
+
+
+def test_two_serve_processes_on_one_database_post_every_answer_once(pg_desk_url, tmp_path):
+    with SlackAPIStub() as slack:
+        hosts = [_serve(slack, pg_desk_url, tmp_path / name) for name in ("a", "b")]
+        try:
+            for proc, base in hosts:
+                _ready(proc, base)
+            (_, url_a), (_, url_b) = hosts
+            assert slash(url_a, slack, f"use {STORY}").status_code == 200  # bound through one host ...
+            slack.wait_for(lambda r: r.method == "response_url")
+            posts = [f"1712345678.{800 + n:06d}" for n in range(4)]
+            deliveries = []
+            for n, ts in enumerate(posts):  # ... asked through both: each event twice, plus a retry
+                body = event_body(mention(COX, ts=ts), f"EvProc{n}")
+                retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+                deliveries += [(url_a, body, None), (url_b, body, None), (url_a, body, retry)]
+            with ThreadPoolExecutor(6) as pool:
+                codes = list(pool.map(lambda d: send(d[0], d[1], "application/json", extra=d[2]).status_code,
+                                      deliveries))
+            assert codes == [200] * len(deliveries)
+            # Each host answers on one worker, in order: once its own last question is answered,
+            # everything it took before has been posted (or was never taken).
+            for n, (_, base) in enumerate(hosts):
+                assert send(base, event_body(mention(COX, ts=f"1712345679.{n:06d}"), f"EvLast{n}"),
+                            "application/json").status_code == 200
+            slack.wait_for(lambda r: r.method == "chat.postMessage", count=len(posts) + 2, timeout=180)
+            for n in range(2):
+                slack.wait_for(lambda r, n=n: r.method == "chat.postMessage"
+                               and r.body.get("thread_ts") == f"1712345679.{n:06d}", timeout=180)
+            answered = [r.body.get("thread_ts") for r in slack.messages(lambda r: r.method == "chat.postMessage")]
+            assert sorted(answered) == sorted([*posts, "1712345679.000000", "1712345679.000001"])
+            assert all(COX_WORDS in r.text for r in slack.messages(lambda r: r.method == "chat.postMessage"))
+        finally:
+            for proc, _ in hosts:
+                proc.terminate()
+            for proc, _ in hosts:
+                proc.wait(30)
 
 
 # --- the database goes down, and comes back ----------------------------------------------------
