@@ -10,9 +10,10 @@ default. Same contract as :class:`index.store.Store`:
 - writers queue on a session advisory lock (the folder's file lock, for every host at once).
 
 Search keeps its in-process ranking (:mod:`index.search`): the snapshot loads units and vectors into
-memory as the embedded store's does, and only archive-wide candidate retrieval runs in the database
-(:class:`PgArchiveCandidates`: HNSW with ``hnsw.ef_search`` from settings, plus full-text matches on
-``units.tsv``). Story-scoped search stays exact: every unit of the story is scored in process.
+memory as the embedded store's does, and only archive-wide nearest-vector search runs in the database
+(:class:`PgArchiveCandidates`: HNSW with ``hnsw.ef_search`` from settings; its full-text ``matching``
+on ``units.tsv`` is kept for hosts without in-process BM25, see docs/scale.md). Story-scoped search
+stays exact: every unit of the story is scored in process.
 
 Reads (snapshot, generation, lists) go to ``read_url`` when one is given (a streaming replica);
 writes, locks and migrations only ever go to the primary.
