@@ -68,6 +68,7 @@ import argparse
 import json
 import math
 import random
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-5)
     p.add_argument("--batching", choices=("random", "story"), default="random")
-    p.add_argument("--out", type=Path, default=Path("/tmp/storydesk-biencoder"))
+    p.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "storydesk-biencoder")
     p.add_argument("--pipeline", type=Path, nargs="+", metavar="MODEL_DIR",
                    help="no training: score dev through search and the reader with the base and these models")
     args = p.parse_args(argv)
