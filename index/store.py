@@ -169,11 +169,12 @@ def open_store(index_dir: Path, database_url: str = "", *, read_url: str = "", e
     return Store.open(index_dir)
 
 
-def mismatch_message(where: str, recorded: ModelInfo, info: ModelInfo, advice: str) -> str:
+def mismatch_message(where: str, recorded: ModelInfo, info: ModelInfo) -> str:
     """What :class:`IndexMismatch` says, the same for both backends."""
     return (f"The index at {where} was built with {recorded.name} "
             f"(sha256 {recorded.sha256[:12]}, {recorded.dimension}-d) but the loaded model is "
-            f"{info.name} (sha256 {info.sha256[:12]}, {info.dimension}-d). {advice}")
+            f"{info.name} (sha256 {info.sha256[:12]}, {info.dimension}-d). Move its stories onto "
+            "this model with: storydesk db copy --reembed --from OLD --to NEW")
 
 
 def records_of(snap: Snapshot) -> list[StoryRecord]:
@@ -263,8 +264,7 @@ class Store:
         """Refuse to mix vectors of different models in one index."""
         recorded = self.model_info()
         if recorded is not None and recorded != info:
-            raise IndexMismatch(mismatch_message(
-                str(self.root), recorded, info, "Re-index into a new folder (storydesk ingest --index NEW ...)."))
+            raise IndexMismatch(mismatch_message(str(self.root), recorded, info))
 
     # --- reading --------------------------------------------------------------------------
 

@@ -166,8 +166,7 @@ class PostgresStore:
 
     def _refuse_other(self, recorded: ModelInfo | None, info: ModelInfo) -> None:
         if recorded is not None and recorded != info:
-            raise IndexMismatch(mismatch_message(
-                self.location, recorded, info, "Re-index into a new database (storydesk ingest --database NEW ...)."))
+            raise IndexMismatch(mismatch_message(self.location, recorded, info))
 
     def story_hashes(self) -> dict[str, str]:
         with self._read() as conn:

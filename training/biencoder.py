@@ -1,13 +1,16 @@
-"""Experiment for issue #12: fine-tune the bi-encoder itself and compare it, dense only, with the base.
+"""``make train``, step 1: fine-tune the bi-encoder (all-MiniLM-L6-v2) on question -> answer pairs.
 
-    python -m training.biencoder                      # 1 epoch, batch 32, lr 2e-5, random batches
-    python -m training.biencoder --batching story     # batches of questions from the same stories (better)
-    python -m training.biencoder --out /tmp/DIR       # where the fine-tuned model goes (never the repo)
-    python -m training.biencoder --pipeline /tmp/DIR  # dev through search + reader, base vs that model
+    python -m training.biencoder                         # story batches -> index/weights/biencoder/
+    python -m training.biencoder --out DIR               # write elsewhere (experiments)
+    python -m training.biencoder --batching random       # the weaker setting, for comparison
+    python -m training.biencoder --pipeline DIR [DIR..]  # no training: dev through search + reader
 
-Nothing here changes what the bot uses: the fine-tuned copy of all-MiniLM-L6-v2 is written under
-/tmp only, and storydesk keeps loading the checksummed package model (:mod:`index.embed`).
-The test split (``eval/reader/test``) is never read.
+What it writes is what storydesk embeds with (:mod:`index.embed` lays it over the checksummed
+package model): every layer but the word embeddings (frozen here, so the reader keeps sharing the
+base's matrix) as fp16 safetensors, and a card with its sha256 and the dev figures. Seeded, one
+torch thread, deterministic algorithms: the same files give the same weights. The reader
+(``training/reader.py``, step 2) then learns on this model's shortlists. The test split
+(``eval/reader/test``) is never read.
 
 Steps:
 
@@ -15,15 +18,16 @@ Steps:
    sentence of its story that :func:`training.data.is_gold` marks (the units storydesk embeds:
    :func:`index.text.sentences` of each paragraph);
 2. fine-tune a copy of the package model with sentence-transformers' ``MultipleNegativesRankingLoss``
-   (in-batch negatives). sentence-transformers' own trainers (``SentenceTransformerTrainer`` and the
-   legacy ``fit``, which now wraps it) need the ``datasets`` package, which storydesk does not install;
+   (in-batch negatives; batches of one story's questions, word embeddings frozen).
+   sentence-transformers' own trainers (``SentenceTransformerTrainer`` and the legacy ``fit``,
+   which now wraps it) need the ``datasets`` package, which storydesk does not install;
    so the loop here is plain torch around the library's loss and model (AdamW, linear decay after 10%
    warm-up, as the trainer does), with the library's no-duplicates rule: a text appears once per batch,
    so a question's second gold sentence is never its in-batch negative;
 3. evaluate, story-scoped and dense only: rank every sentence of the question's story by cosine with
    the question, for the base and the fine-tuned model: hit@1, hit@3 and MRR of the first gold
    sentence; the mean top-1 cosine of answerable and unanswerable questions and the AUC of top-1
-   cosine as an answerability score (does fine-tuning separate them better?). The same on train.
+   cosine as an answerability score (does fine-tuning separate them better?), on dev.
 
 Results (2 shared cores, one torch thread, seed 20261201; 1,412 pairs from 1,425 answerable train
 questions; dev: 275 answerable + 76 unanswerable questions over 61 stories, 867 sentences; two runs
@@ -70,12 +74,24 @@ import math
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from index.embed import package_model_dir, verify_weights
+from index.embed import (
+    FROM_BASE,
+    TUNED_CARD,
+    TUNED_DIR,
+    TUNED_FILE,
+    WEIGHTS_SHA256,
+    Embedder,
+    package_model_dir,
+    sha256_of,
+    verify_weights,
+)
 from index.ingest import load_story
 from index.text import sentences
 from training.data import REPO, is_gold, read_questions, story_paths
@@ -180,21 +196,24 @@ def batches(pairs: list[tuple[str, str]], size: int, by_story: list[str] | None,
     return out
 
 
-def fine_tune(pairs: list[tuple[str, str]], pair_stories: list[str], out: Path, epochs: int,
-              batch_size: int, lr: float, batching: str):
-    """Fine-tune a copy of the package model with MultipleNegativesRankingLoss; save it to ``out``."""
+def fine_tune(pairs: list[tuple[str, str]], pair_stories: list[str], epochs: int, batch_size: int,
+              lr: float, batching: str):
+    """Fine-tune a copy of the package model with MultipleNegativesRankingLoss; return its BERT."""
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from transformers import get_linear_schedule_with_warmup
 
     model = SentenceTransformer(str(package_model_dir()), device="cpu", local_files_only=True)
+    bert: Any = model[0].auto_model  # transformers' BertModel (typed as Tensor | Module by torch)
+    # Frozen: the reader shares the base model's word-embedding matrix, and the saved file stays small.
+    bert.get_input_embeddings().weight.requires_grad_(False)
     loss_fn = MultipleNegativesRankingLoss(model)
     rng = random.Random(SEED)
     plan = [batches(pairs, batch_size, pair_stories if batching == "story" else None, rng)
             for _ in range(epochs)]
     steps = sum(len(p) for p in plan)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimiser, int(WARMUP * steps), steps)
     model.train()
     step = 0
@@ -210,9 +229,18 @@ def fine_tune(pairs: list[tuple[str, str]], pair_stories: list[str], out: Path, 
             step += 1
             if step % 10 == 0 or step == steps:
                 print(f"  step {step}/{steps} loss {loss.item():.4f}", flush=True)
-    model.eval()
-    model.save(str(out))
-    return model
+    return bert.eval()
+
+
+def save(bert, folder: Path) -> str:
+    """Write what training changed (not the base's word embeddings, not the unused pooler) as fp16
+    safetensors; return its sha256."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().half().contiguous() for k, v in bert.state_dict().items() if not k.startswith(FROM_BASE)}
+    save_file(state, str(folder / TUNED_FILE))
+    return sha256_of(folder / TUNED_FILE)
 
 
 def auc(pos: list[float], neg: list[float]) -> float:
@@ -223,18 +251,16 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
 
 
-def evaluate(model, split: Split) -> Figures:
-    """Story-scoped dense ranking of every sentence of each question's story."""
+def evaluate(encode: Callable[[list[str]], np.ndarray], split: Split) -> Figures:
+    """Story-scoped dense ranking of every sentence of each question's story (``encode``: L2-normalised)."""
     stories = sorted(split.sentences)
-    flat = [s for sid in stories for s in split.sentences[sid]]
-    vectors = model.encode(flat, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+    vectors = encode([s for sid in stories for s in split.sentences[sid]])
     by_story, at = {}, 0
     for sid in stories:
         n = len(split.sentences[sid])
         by_story[sid] = vectors[at : at + n]
         at += n
-    qvecs = model.encode([q.text for q in split.questions], batch_size=32, normalize_embeddings=True,
-                         convert_to_numpy=True)
+    qvecs = encode([q.text for q in split.questions])
     ranks: list[float] = []
     top_ans: list[float] = []
     top_un: list[float] = []
@@ -263,16 +289,9 @@ def table(rows: dict[str, Figures]) -> str:
 
 
 def pipeline(folders: list[Path]) -> dict[str, dict]:
-    """Dev through search's own first stage and the committed reader, with each folder's bi-encoder.
-
-    The hybrid weights and the reader stay as they are (the reader was trained on the base model's
-    first-stage scores); its decline threshold is re-picked on dev as ``make train`` does.
-    """
-    import tempfile
-
-    from transformers import AutoModel, AutoTokenizer
-
-    from index.embed import DIMENSION, Embedder, ModelInfo
+    """Dev through search's own first stage and the committed reader: the base model, then each
+    folder's fine-tuned layers laid over it. The hybrid weights and the reader stay as they are;
+    the decline threshold is re-picked on dev as ``make train`` does."""
     from index.search.reader import Reader
     from training.data import build_index, examples
     from training.reader import calibrate
@@ -280,42 +299,39 @@ def pipeline(folders: list[Path]) -> dict[str, dict]:
     train_q = read_questions(sorted(TRAIN_DIR.glob("*.jsonl")))  # indexed too: BM25's statistics
     dev_q = read_questions(sorted(DEV_DIR.glob("*.jsonl")))
     out = {}
-    for folder in [package_model_dir(), *folders]:
-        # Built directly, not with Embedder.load, which refuses any model but the checksummed base.
-        embedder = Embedder(AutoTokenizer.from_pretrained(str(folder), local_files_only=True),
-                            AutoModel.from_pretrained(str(folder), local_files_only=True).eval(),
-                            256, ModelInfo(str(folder), "experiment", DIMENSION))
+    for folder in [None, *folders]:
+        embedder = Embedder.load(tuned_dir=folder)
         with tempfile.TemporaryDirectory(prefix="storydesk-bienc-") as tmp:
             state = build_index(train_q + dev_q, Path(tmp), embedder)
             dev = examples(dev_q, state, embedder, 20, add_missing_gold=False)
         answerable = [e for e in dev if e.answerable]
         recall = {k: round(float(np.mean([max(e.labels[:k], default=0.0) for e in answerable])), 3)
                   for k in (1, 3, 4, 8, 20)}
-        out[str(folder)] = {"first_stage_recall@k": recall, **calibrate(Reader.load(), dev)}
-        print(folder, json.dumps(out[str(folder)]), flush=True)
+        name = str(folder or "base")
+        out[name] = {"first_stage_recall@k": recall, **calibrate(Reader.load(), dev)}
+        print(name, json.dumps(out[name]), flush=True)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p = argparse.ArgumentParser(prog="python -m training.biencoder",
+                                description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-5)
-    p.add_argument("--batching", choices=("random", "story"), default="random")
-    p.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "storydesk-biencoder")
-    p.add_argument("--pipeline", type=Path, nargs="+", metavar="MODEL_DIR",
-                   help="no training: score dev through search and the reader with the base and these models")
+    p.add_argument("--batching", choices=("random", "story"), default="story")
+    p.add_argument("--out", type=Path, default=TUNED_DIR)
+    p.add_argument("--pipeline", type=Path, nargs="+", metavar="TUNED_DIR",
+                   help="no training: score dev through search and the reader with the base and these")
     args = p.parse_args(argv)
-    if REPO in args.out.resolve().parents:
-        p.error("write the fine-tuned model outside the repository (it is an experiment)")
 
     import torch
-    from sentence_transformers import SentenceTransformer
 
     random.seed(SEED)
     np.random.seed(SEED)
     torch.manual_seed(SEED)
-    torch.set_num_threads(1)  # a shared 2-core machine
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)  # a shared 2-core machine; and one thread sums in one order
     verify_weights(package_model_dir())
     if args.pipeline:
         pipeline(args.pipeline)
@@ -332,25 +348,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pairs: {len(pairs)}; {args.epochs} epoch(s), batch {args.batch_size}, lr {args.lr}, "
           f"{args.batching} batches", flush=True)
 
-    base = SentenceTransformer(str(package_model_dir()), device="cpu", local_files_only=True)
-    rows = {"dev / base": evaluate(base, dev), "train / base": evaluate(base, train)}
-    del base
+    base = evaluate(Embedder.load(tuned_dir=None).encode, dev)
     start = time.perf_counter()
-    tuned = fine_tune(pairs, pair_stories, args.out, args.epochs, args.batch_size, args.lr, args.batching)
+    bert = fine_tune(pairs, pair_stories, args.epochs, args.batch_size, args.lr, args.batching)
     seconds = time.perf_counter() - start
-    print(f"training: {seconds:.0f} s (one torch thread); model in {args.out}", flush=True)
-    rows["dev / fine-tuned"] = evaluate(tuned, dev)
-    rows["train / fine-tuned"] = evaluate(tuned, train)
-    order = ["dev / base", "dev / fine-tuned", "train / base", "train / fine-tuned"]
-    print(table({k: rows[k] for k in order}))
-    for name in ("dev", "train"):
-        for k in (1, 3):
-            print(f"{name} {paired(rows[f'{name} / base'], rows[f'{name} / fine-tuned'], k)}")
-    (args.out / "figures.json").write_text(json.dumps(
-        {"settings": vars(args) | {"out": str(args.out), "seed": SEED, "pairs": len(pairs),
-                                   "train_seconds": round(seconds)},
-         "figures": {k: {f: v for f, v in rows[k].__dict__.items() if f != "ranks"} for k in order}},
-        indent=1))
+    card: dict[str, object] = {"sha256": save(bert, args.out), "base_sha256": WEIGHTS_SHA256}
+    (args.out / TUNED_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    del bert
+    tuned = evaluate(Embedder.load(tuned_dir=args.out).encode, dev)  # the fp16 file, as served
+    print(f"training: {seconds:.0f} s (one torch thread); weights in {args.out}", flush=True)
+    print(table({"dev / base": base, "dev / fine-tuned": tuned}))
+    for k in (1, 3):
+        print(f"dev {paired(base, tuned, k)}")
+    card["training"] = {
+        "seed": SEED, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+        "batching": args.batching, "pairs": len(pairs), "seconds": round(seconds),
+        "dev_dense": {name: {f: round(getattr(fig, f), 3) for f in ("hit1", "hit3", "mrr", "auc")}
+                      for name, fig in (("base", base), ("fine-tuned", tuned))},
+    }
+    (args.out / TUNED_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import Embedder
-from index.search.reader import CARD_FILE, FROZEN, WEIGHTS_DIR, WEIGHTS_FILE, Reader, build_model, sha256_of
+from index.embed import Embedder, sha256_of
+from index.search.reader import CARD_FILE, FROZEN, WEIGHTS_DIR, WEIGHTS_FILE, Reader, build_model
 from training.data import REPO, Example, build_index, examples, read_questions, shortlist_recall
 
 SEED = 20261201

@@ -17,7 +17,6 @@ is what training's evaluation measures.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import warnings
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import ModelError, package_model_dir, verify_weights
+from index.embed import ModelError, package_model_dir, sha256_of, verify_weights
 from index.search.state import SearchState
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "reader"
@@ -71,14 +70,6 @@ class ReaderCard:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"The reader's card {folder / CARD_FILE} is missing or unreadable ({exc}); "
                              "rebuild it with `make train`.") from exc
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _model_class():

@@ -1,4 +1,5 @@
-"""The embedder: the real MiniLM weights, the same vectors as sentence-transformers, clear refusals."""
+"""The embedder: the real MiniLM weights with the committed fine-tuned layers, the same vectors as
+sentence-transformers given the same weights, clear refusals."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embed import ModelError, check_pipeline, package_model_dir
+from index.embed import (
+    MODEL_NAME,
+    TUNED_CARD,
+    TUNED_DIR,
+    TUNED_FILE,
+    TUNED_NAME,
+    Embedder,
+    ModelError,
+    check_pipeline,
+    package_model_dir,
+    sha256_of,
+)
 
 TEXTS = [
     "Who called the decision catastrophic?",
@@ -20,15 +32,46 @@ TEXTS = [
 ]
 
 
-def test_vectors_equal_sentence_transformers_encode(embedder) -> None:
+def test_vectors_equal_sentence_transformers_encode_with_the_same_weights(embedder) -> None:
+    from safetensors.torch import load_file
     from sentence_transformers import SentenceTransformer
 
     reference = SentenceTransformer(str(package_model_dir()), device="cpu", local_files_only=True)
+    base = Embedder.load(tuned_dir=None)
+    want = reference.encode(TEXTS, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(base.encode(TEXTS, batch_size=2) - want).max() < 1e-5
+
+    tuned = {k: v.float() for k, v in load_file(str(TUNED_DIR / TUNED_FILE)).items()}
+    reference[0].auto_model.load_state_dict(tuned, strict=False)
     want = reference.encode(TEXTS, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
     got = embedder.encode(TEXTS, batch_size=2)
     assert got.shape == (len(TEXTS), 384) and got.dtype == np.float32
     assert np.abs(got - want).max() < 1e-5
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_the_fine_tuned_layers_are_laid_over_the_base_and_recorded(embedder) -> None:
+    base = Embedder.load(tuned_dir=None)
+    assert base.info.name == MODEL_NAME and embedder.info.name == TUNED_NAME
+    assert embedder.info.sha256 == sha256_of(TUNED_DIR / TUNED_FILE) != base.info.sha256
+    # Different vectors, the same word-embedding matrix (the reader shares it).
+    assert np.abs(embedder.encode(TEXTS[:2]) - base.encode(TEXTS[:2])).max() > 1e-3
+    assert bool((embedder.word_embeddings() == base.word_embeddings()).all())
+
+
+def test_fine_tuned_weights_are_refused_when_changed_or_missing(tmp_path) -> None:
+    folder = tmp_path / "tuned"
+    shutil.copytree(TUNED_DIR, folder)
+    weights = folder / TUNED_FILE
+    weights.write_bytes(weights.read_bytes() + b"\x00")
+    with pytest.raises(ModelError, match="Refusing"):
+        Embedder.load(tuned_dir=folder)
+    weights.unlink()
+    with pytest.raises(ModelError, match="make train"):
+        Embedder.load(tuned_dir=folder)
+    (folder / TUNED_CARD).unlink()
+    with pytest.raises(ModelError, match="card"):
+        Embedder.load(tuned_dir=folder)
 
 
 def test_batching_and_order_do_not_change_a_vector(embedder) -> None:

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from index.embed import MODEL_NAME, ModelError, ModelInfo, WEIGHTS_FILE, Embedder, verify_weights
+from index.embed import MODEL_NAME, TUNED_NAME, ModelError, ModelInfo, WEIGHTS_FILE, Embedder, verify_weights
 from index.indexer import build_records, fingerprint, ingest
 from index.ingest import load_story
 from index.search import Searcher
 from index.store import IndexMismatch, Store
+from index.store_copy import copy_index
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -373,7 +374,7 @@ def test_index_built_with_another_model_is_refused_clearly(tmp_path, embedder, o
     message = str(err.value)
     assert other.name in message and other.sha256[:12] in message and f"{other.dimension}-d" in message
     assert embedder.info.sha256[:12] in message and "384-d" in message
-    assert "Re-index" in message
+    assert "storydesk db copy --reembed" in message
     with pytest.raises(IndexMismatch):
         ingest(open_index(), embedder, [_story(tmp_path, "bridge", BRIDGE)])
     with pytest.raises(IndexMismatch):  # the write itself refuses too, not only ingest's early check
@@ -387,7 +388,27 @@ def test_same_model_is_accepted_and_recorded(tmp_path, embedder, open_index):
     store.check_model(embedder.info)  # an empty index accepts any model
     ingest(store, embedder, [_story(tmp_path, "bridge", BRIDGE)])
     assert open_index().model_info() == embedder.info
-    assert embedder.info.dimension == 384 and embedder.info.name == MODEL_NAME
+    assert embedder.info.dimension == 384 and embedder.info.name == TUNED_NAME
+
+
+def test_an_index_of_the_base_model_moves_onto_the_fine_tuned_one_whole(tmp_path, embedder, open_index):
+    """What a desk does after `make train` changed the model: nothing lost, vectors as a fresh ingest's."""
+    import numpy as np
+
+    stories = [_story(tmp_path, "bridge", BRIDGE), _story(tmp_path, "zoo", ZOO)]
+    old = Store.open(tmp_path / "old")
+    ingest(old, Embedder.load(tuned_dir=None), stories)
+    with pytest.raises(IndexMismatch, match="--reembed"):
+        ingest(old, embedder, [_story(tmp_path, "library", LIBRARY)])
+    report = copy_index(old, open_index(), embedder)
+    moved = open_index()
+    assert moved.model_info() == embedder.info and report.counts == old.counts()
+    fresh = Store.open(tmp_path / "fresh")
+    ingest(fresh, embedder, stories)
+    want, got = fresh.snapshot(), moved.snapshot()
+    assert [(u.story, u.paragraph, u.start) for u in got.units] == [(u.story, u.paragraph, u.start) for u in want.units]
+    assert np.abs(np.asarray(got.vectors) - np.asarray(want.vectors)).max() < 1e-5
+    assert np.abs(np.asarray(got.vectors) - np.asarray(old.snapshot().vectors)).max() > 1e-3
 
 
 def test_verify_weights_names_a_missing_weights_file(tmp_path):
