@@ -1,7 +1,7 @@
 """The Slack surface: a bolt :class:`~slack_bolt.App` whose listeners are a few lines each.
 
 event -> :func:`bot.commands.parse_command` -> :class:`bot.commands.Commands` -> :mod:`bot.render_slack`
--> post. No command or retrieval logic lives here: this module receives, acks, and delivers.
+-> post. No command or retrieval logic lives here: this module receives, acks, and hands off.
 
 >>> surface = build_surface(desk, settings, open_bindings(settings))
 >>> surface.app          # hand it to bolt's Starlette adapter or to a SocketModeHandler
@@ -13,15 +13,10 @@ What users get:
 - ``@storydesk <question>``: answered in a thread; follow-ups in the thread keep its story.
 - Direct messages: answered in the DM.
 
-Reliability: every command and action is acked at once and answered from a separate work pool,
-so slow searches never hold up an ack; quote checks, which can take seconds across an archive,
-have a pool of their own, so they never hold up a question. Each answer has a time budget
-(``STORYDESK_ANSWER_BUDGET_S``): past it the asker is told politely and a late answer is dropped.
-Failures are private (ephemeral), never posted to the channel: a bad input gets what to change,
-a stale binding or a forged button a short notice, and a bug "Something went wrong (ref XXXXXX)"
-with the traceback in the log under the same ref. Events are answered once: duplicate
-``event_id`` deliveries (Slack retries with ``X-Slack-Retry-Num``) and the ``message`` twin of an
-``app_mention`` are dropped. Bots, including this one, and edits are ignored.
+Delivery is :class:`bot.delivery.Delivery`'s, as on Discord: acked at once, answered within the time
+budget from a work pool, failures private (ephemeral) with a ref. Slack's own part is here: events
+are answered once (duplicate ``event_id`` deliveries, retried with ``X-Slack-Retry-Num``, and the
+``message`` twin of an ``app_mention`` are dropped), and bots, including this one, and edits are ignored.
 """
 
 from __future__ import annotations
@@ -30,7 +25,6 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -41,24 +35,18 @@ from slack_sdk.webhook import WebhookClient
 
 from bot import render_slack as render
 from bot.bindings import ChatBindings, state_folder
-from bot.commands import Commands, Notice, Request, Result, is_private, new_ref, parse_command, spec_for
+from bot.commands import Commands, Notice, Request, Result, new_ref, parse_command
+from bot.delivery import Delivery, Message, Post
 from bot.feedback import FeedbackStore, open_feedback
 from bot.metrics import Metrics
 from bot.seen import EventClaims, SeenKeys
 from bot.settings import Settings
 from bot.story_links import StoryLinks
-from bot.workers import Deadlines, Job, TrackedPool
+from bot.workers import TrackedPool
 
 log = logging.getLogger(__name__)
 
-Message = dict[str, Any]
-Reply = Callable[[Message], None]
-
 ACK_WORKERS = 16  # bolt's pool only runs listener bodies, which ack and hand off at once
-ANSWER_WORKERS = 1  # searches are CPU-bound (torch uses both cores): more threads only add GIL contention for acks
-# Quote checks compare words with every paragraph and can take seconds across an archive: they get
-# their own worker so that a long check never queues the next user's question behind it.
-SLOW_WORKERS = 1
 
 
 # --------------------------------------------------------------------------- commands
@@ -125,6 +113,15 @@ def _respond(respond: Respond, **message: Any) -> None:
         raise RuntimeError(f"response_url refused the reply: HTTP {result.status_code} {str(result.body)[:200]}")
 
 
+def _responder(respond: Respond, **fields: Any) -> Post:
+    """Posts a message to the request's ``response_url`` with ``fields`` (how Slack shows it)."""
+    return lambda message: _respond(respond, **fields, **message)
+
+
+# A reply only the clicker sees, beside (not instead of) the message clicked.
+PRIVATE = {"response_type": "ephemeral", "replace_original": False}
+
+
 # --------------------------------------------------------------------------- the surface
 
 
@@ -140,11 +137,8 @@ class SlackSurface:
         self.commands = Commands(desk, bindings, admins=admins, feedback=feedback, metrics=metrics)
         self.app = app
         self.listener_pool = listener_pool
-        self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
-        self.slow_pool = TrackedPool(SLOW_WORKERS, "storydesk-slow", background=True)
-        # Past this many seconds the asker is told the answer took too long, instead of silence.
-        self.answer_budget_s = answer_budget_s
-        self._deadlines = Deadlines()
+        self.delivery = Delivery(self.commands, render.render_result, answer_budget_s=answer_budget_s,
+                                 sender=listener_pool)
         # Shared with other processes on the same index folder, so a restart never double-posts.
         self._seen: EventClaims = seen or SeenKeys()
 
@@ -192,11 +186,7 @@ class SlackSurface:
         ack()
         req = self._request(from_slack(command.get("text", "")), channel=command.get("channel_id", ""),
                             user=command.get("user_id", ""))
-
-        def reply(message: Message) -> None:
-            _respond(respond, response_type="ephemeral", **message)
-
-        self._submit(reply, req, share=True)
+        self.delivery.submit(req, _responder(respond, response_type="ephemeral"), share=True)
 
     def on_mention(self, event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         """``@storydesk ...`` in a channel: answer in the thread (the existing one, or a new one)."""
@@ -217,11 +207,9 @@ class SlackSurface:
             _respond(respond, response_type="in_channel", replace_original=False, **message)
             _respond(respond, delete_original=True)
 
-        def reply_error(message: Message) -> None:
-            # Only the sharer sees a failure, and their private answer stays where it was.
-            _respond(respond, response_type="ephemeral", replace_original=False, **message)
-
-        self._submit(reply, self._button_request(action, user), reply_error, shared_by=user)
+        # Only the sharer sees a failure, and their private answer stays where it was.
+        self.delivery.submit(self._button_request(action, user), reply, _responder(respond, **PRIVATE),
+                             shared_by=user)
 
     def on_more(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """"More": reveal further hits (in place when the answer was private, else privately)."""
@@ -230,17 +218,11 @@ class SlackSurface:
         private = bool(container.get("is_ephemeral"))
         thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
 
-        def reply(message: Message) -> None:
-            if private:
-                _respond(respond, replace_original=True, **message)
-            else:
-                _respond(respond, response_type="ephemeral", replace_original=False, thread_ts=thread_ts, **message)
-
-        def reply_error(message: Message) -> None:
-            _respond(respond, response_type="ephemeral", replace_original=False, **message)
-
+        reply = (_responder(respond, replace_original=True) if private
+                 else _responder(respond, **PRIVATE, thread_ts=thread_ts))
         request = self._button_request(action, body.get("user", {}).get("id", ""))
-        self._submit(reply, request, reply_error, shown=render.MORE_HITS, share=private, more=False)
+        self.delivery.submit(request, reply, _responder(respond, **PRIVATE), shown=render.MORE_HITS, share=private,
+                             more=False)
 
     def on_feedback(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                     respond: Respond) -> None:
@@ -255,19 +237,11 @@ class SlackSurface:
                       user=user if isinstance(user, str) else "")
         in_place = str(action.get("action_id", "")).removeprefix(render.FEEDBACK_ACTION_PREFIX) not in ("up", "down")
 
-        def reply(message: Message) -> None:
-            if in_place:
-                _respond(respond, replace_original=True, **message)
-            else:
-                _respond(respond, response_type="ephemeral", replace_original=False, **message)
-
-        def reply_error(message: Message) -> None:
-            _respond(respond, response_type="ephemeral", replace_original=False, **message)
-
-        self._submit(reply, req, reply_error)
+        reply = _responder(respond, replace_original=True) if in_place else _responder(respond, **PRIVATE)
+        self.delivery.submit(req, reply, _responder(respond, **PRIVATE))
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> None:
-        """Errors bolt caught outside :meth:`_submit` (e.g. a malformed payload): log with a ref."""
+        """Errors bolt caught outside :class:`~bot.delivery.Delivery` (e.g. a malformed payload): log with a ref."""
         ref = new_ref()
         log.error("unhandled error in a Slack listener (ref %s, request type %s)", ref, body.get("type"),
                   exc_info=error, extra={"ref": ref})
@@ -297,7 +271,7 @@ class SlackSurface:
             else:
                 client.chat_postMessage(channel=channel, **extra, **message)
 
-        self._submit(reply, req, reply_error)
+        self.delivery.submit(req, reply, reply_error)
 
     @staticmethod
     def _request(text: str, *, channel: str, user: str, thread: str | None = None) -> Request:
@@ -317,76 +291,16 @@ class SlackSurface:
             return Notice("Sorry: that button no longer works. Ask the question again with `/story`.")
         return Request("ask", question, story, surface="slack", user=user, k=render.MORE_HITS, repeat=True)
 
-    def _submit(self, reply: Reply, request: Request | Result, reply_error: Reply | None = None,
-                **render_options: Any) -> None:
-        """Run ``request`` on a work pool and deliver its message with ``reply``; refusals and failures
-        go to ``reply_error`` (default ``reply``). Past :attr:`answer_budget_s` the asker is told so."""
-        job = Job(reply, reply_error or reply)
-        spec = spec_for(request.command) if isinstance(request, Request) else None
-        pool = self.slow_pool if spec is not None and spec.slow else self.answer_pool
-        future = pool.submit(self._run, job, request, render_options)
-        self._deadlines.after(self.answer_budget_s, lambda: self._expire(job, future))
-
-    def _run(self, job: Job, request: Request | Result, render_options: dict[str, Any]) -> None:
-        if job.settled:
-            return  # its time ran out while it waited in the queue
-        try:
-            result = self.commands.run(request) if isinstance(request, Request) else request
-            message, failed = render.render_result(result, **render_options), is_private(result)
-        except Exception:
-            ref = new_ref()
-            log.exception("storydesk could not answer (ref %s)", ref, extra={"ref": ref})
-            message, failed = render.render_error(ref), True
-        if not job.settle():
-            log.info("an answer finished after its time budget and was dropped")
-            return
-        self._send(job, message, failed)
-
-    def _expire(self, job: Job, future: Future[Any]) -> None:
-        if not job.settle():
-            return
-        future.cancel()  # still queued: it will not run at all
-        log.warning("an answer took longer than %.0f s; the asker was told", self.answer_budget_s)
-        message = render.render_notice(
-            f"Sorry: that took longer than {self.answer_budget_s:.0f} seconds, so storydesk stopped waiting. "
-            "Try a shorter question, or ask about one story.")
-        # Delivering is network I/O: not on the deadline thread, which serves every answer.
-        self.listener_pool.submit(self._send, job, message, True)
-
-    @staticmethod
-    def _send(job: Job, message: Message, failed: bool) -> None:
-        if failed:
-            try:
-                job.reply_error(message)
-            except Exception:
-                log.exception("storydesk could not deliver an error reply")
-            return
-        try:
-            job.reply(message)
-            return
-        except Exception:
-            ref = new_ref()
-            log.exception("storydesk could not deliver a reply (ref %s)", ref, extra={"ref": ref})
-        try:
-            job.reply_error(render.render_error(ref))
-        except Exception:
-            log.exception("storydesk could not deliver the error reply either (ref %s)", ref, extra={"ref": ref})
-
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every listener has run and every answer has been delivered."""
         deadline = time.monotonic() + timeout
         # Listeners hand work to the answer pool before they finish, so listeners first, then answers.
-        for pool in (self.listener_pool, self.answer_pool, self.slow_pool, self.listener_pool):
-            if not pool.wait_idle(max(0.0, deadline - time.monotonic())):
-                return False
-        return True
+        return self.listener_pool.wait_idle(timeout) and self.delivery.wait_idle(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:
         """Finish in-flight answers and stop the pools."""
         self.listener_pool.shutdown(wait=True)
-        self.answer_pool.shutdown(wait=True)
-        self.slow_pool.shutdown(wait=True)
-        self.listener_pool.shutdown(wait=True)  # errors for expired answers are sent from here
+        self.delivery.close()  # shuts the listener pool again: notices for expired answers are sent from it
         self._seen.close()
         if self.commands.feedback is not None:
             self.commands.feedback.close()
