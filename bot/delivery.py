@@ -28,7 +28,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from bot.bindings import ChatBindings, state_folder
 from bot.commands import Commands, Failure, Notice, Request, Result, is_private, new_ref, spec_for
+from bot.feedback import FeedbackStore, open_feedback
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.story_links import StoryLinks
 from bot.workers import Deadlines, Job, TrackedPool
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,15 @@ ANSWER_WORKERS = 1  # searches are CPU-bound (torch uses both cores): more threa
 # their own worker so that a long check never queues the next user's question behind it.
 SLOW_WORKERS = 1
 SEND_WORKERS = 4  # posts the "took too long" notices, which are network I/O
+
+
+def open_commands(desk: Any, settings: Settings, bindings: ChatBindings, *, metrics: Metrics | None = None,
+                  admins: frozenset[str] = frozenset(), feedback: FeedbackStore | None = None) -> Commands:
+    """The command layer a chat surface serves: the desk, its channel bindings, and beside them the
+    feedback store (the configured one unless ``feedback`` is given) and ``/story add`` / ``follow``."""
+    feedback = feedback or open_feedback(settings, state_folder(bindings, settings))
+    return Commands(desk, bindings, admins=admins, feedback=feedback, metrics=metrics,
+                    links=StoryLinks.for_desk(desk, settings))
 
 
 def too_slow(budget_s: float) -> Notice:

@@ -32,14 +32,12 @@ from starlette.routing import Route
 from bot import commands, feedback
 from bot import discord_api as api
 from bot import render_discord as render
-from bot.bindings import ChatBindings, state_folder
-from bot.delivery import Delivery, Message, Reply
+from bot.bindings import ChatBindings
+from bot.delivery import Delivery, Message, Reply, open_commands
 from bot.discord_api import EPHEMERAL, STORY_COMMAND, Interaction, register_commands
-from bot.feedback import open_feedback
 from bot.http_guard import Rejected, decode_text, loads_object, read_body
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.story_links import StoryLinks
 
 __all__ = ["STORY_COMMAND", "DiscordEndpoint", "discord_routes", "register_commands"]
 
@@ -109,9 +107,7 @@ class DiscordEndpoint:
             raise ValueError("DISCORD_PUBLIC_KEY must be the 64-hex-digit key from the Developer Portal") from exc
         self.settings = settings
         # Discord's own permission bits decide admin rights here (Interaction.permissions).
-        self.commands = commands.Commands(
-            desk, bindings, feedback=open_feedback(settings, state_folder(bindings, settings)),
-            metrics=metrics, links=StoryLinks.for_desk(desk, settings))
+        self.commands = open_commands(desk, settings, bindings, metrics=metrics)
         # Past the budget, a deferred answer is replaced by a polite "took too long" instead of silence.
         budget = settings.answer_budget_s if answer_budget_s is None else answer_budget_s
         self.delivery = Delivery(self.commands, render.render_result, answer_budget_s=budget,

@@ -42,7 +42,8 @@ from bot.discord_app import discord_routes
 from bot.http_guard import Rejected, check_slack_body, decode_text, read_body, slack_signature_ok
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.slack_app import RedactSecrets, SlackSurface, build_surface
+from bot.slack_api import RedactSecrets
+from bot.slack_app import SlackSurface, build_surface
 from index.store import StoreUnavailable
 
 if TYPE_CHECKING:

@@ -30,115 +30,33 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-from slack_sdk.webhook import WebhookClient
 
 from bot import render_slack as render
-from bot.bindings import ChatBindings, state_folder
+from bot.bindings import ChatBindings
 from bot.commands import Commands, Notice, Request, Result, new_ref, parse_command
-from bot.delivery import Delivery, Message, Post
-from bot.feedback import FeedbackStore, open_feedback
+from bot.delivery import Delivery, Message, open_commands
+from bot.feedback import FeedbackStore
 from bot.metrics import Metrics
 from bot.seen import EventClaims, SeenKeys
 from bot.settings import Settings
-from bot.story_links import StoryLinks
+from bot.slack_api import PRIVATE, RedactSecrets, from_slack, make_client, post_response, quiet_bolt_logs, responder
 from bot.workers import TrackedPool
+
+__all__ = ["RedactSecrets", "SlackSurface", "build_surface", "from_slack"]
 
 log = logging.getLogger(__name__)
 
 ACK_WORKERS = 16  # bolt's pool only runs listener bodies, which ack and hand off at once
 
 
-# --------------------------------------------------------------------------- commands
-
-
-def from_slack(text: str, bot_user_id: str | None = None) -> str:
-    """The user's words: the bot's own mention removed, Slack's ``&amp; &lt; &gt;`` undone."""
-    if bot_user_id:
-        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return " ".join(text.split())
-
-
-_SECRET = re.compile(
-    r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=token=)[^&\s'\",]+|(?<=['\"]token['\"]: ['\"])[^'\"]+"
-)
-
-
-class RedactSecrets(logging.Filter):
-    """Replaces Slack tokens in log records (bolt logs rejected request bodies at INFO)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _SECRET.sub("[redacted]", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-class _DropClientTokenWarning(logging.Filter):
-    """bolt reads ``SLACK_BOT_TOKEN`` itself and then warns that our client's token wins; it does.
-
-    It also logs a request no listener handles with the whole body and a dozen lines of suggested
-    code; a forged request must cost one short line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if message.startswith("Unhandled request"):
-            record.msg, record.args = message.splitlines()[0][:200], None
-        return "`token` will be unused" not in message
-
-
-def _retry_handlers() -> list:
-    """One dropped connection retried, and 429s retried after ``Retry-After`` (up to 3 times)."""
-    return [ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=3)]
-
-
-def make_client(settings: Settings) -> WebClient:
-    """The Web API client: ``SLACK_API_URL`` as base URL, retrying 429s after ``Retry-After``."""
-    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    return WebClient(token=settings.slack_bot_token or None, base_url=base_url, retry_handlers=_retry_handlers())
-
-
-def _respond(respond: Respond, **message: Any) -> None:
-    """Post ``message`` to the request's ``response_url``, retrying 429s after ``Retry-After``
-    (bolt's own ``respond`` does not), and raise when Slack refuses, so the failure is logged
-    with a ref."""
-    if respond.response_url is None:
-        raise ValueError("this request has no response_url to answer on")
-    client = WebhookClient(url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl,
-                           retry_handlers=_retry_handlers())
-    result = client.send_dict(message)
-    if result.status_code != 200:
-        raise RuntimeError(f"response_url refused the reply: HTTP {result.status_code} {str(result.body)[:200]}")
-
-
-def _responder(respond: Respond, **fields: Any) -> Post:
-    """Posts a message to the request's ``response_url`` with ``fields`` (how Slack shows it)."""
-    return lambda message: _respond(respond, **fields, **message)
-
-
-# A reply only the clicker sees, beside (not instead of) the message clicked.
-PRIVATE = {"response_type": "ephemeral", "replace_original": False}
-
-
-# --------------------------------------------------------------------------- the surface
-
-
 class SlackSurface:
     """The bolt app, its listeners, and the pools they run on. Commands run in :mod:`bot.commands`."""
 
-    def __init__(self, desk: Any, bindings: ChatBindings, app: App, listener_pool: TrackedPool,
-                 admins: frozenset[str] = frozenset(), seen: EventClaims | None = None,
-                 answer_budget_s: float = 30.0, feedback: FeedbackStore | None = None,
-                 metrics: Metrics | None = None) -> None:
-        self.desk = desk
-        self.bindings = bindings
-        self.commands = Commands(desk, bindings, admins=admins, feedback=feedback, metrics=metrics)
-        self.app = app
-        self.listener_pool = listener_pool
-        self.delivery = Delivery(self.commands, render.render_result, answer_budget_s=answer_budget_s,
-                                 sender=listener_pool)
+    def __init__(self, app: App, listener_pool: TrackedPool, commands: Commands, *,
+                 seen: EventClaims | None = None, answer_budget_s: float = 30.0) -> None:
+        self.app, self.listener_pool, self.commands = app, listener_pool, commands
+        self.bindings = commands.bindings
+        self.delivery = Delivery(commands, render.render_result, answer_budget_s=answer_budget_s, sender=listener_pool)
         # Shared with other processes on the same index folder, so a restart never double-posts.
         self._seen: EventClaims = seen or SeenKeys()
 
@@ -155,7 +73,6 @@ class SlackSurface:
         """True the first time ``key`` is claimed (by any process on this index folder)."""
         return self._seen.claim(key)
 
-    # ------------------------------------------------------------------ registration
 
     def register(self) -> None:
         """Attach middleware and listeners to :attr:`app`."""
@@ -168,7 +85,6 @@ class SlackSurface:
         self.app.action(re.compile("^" + re.escape(render.FEEDBACK_ACTION_PREFIX)))(self.on_feedback)
         self.app.error(self.on_error)
 
-    # ------------------------------------------------------------------ middleware
 
     def drop_duplicates(self, body: dict[str, Any], request: Any, next: Callable[[], BoltResponse]) -> BoltResponse:
         """Answer each event once: Slack redelivers (``X-Slack-Retry-Num``) when we are slow."""
@@ -179,14 +95,13 @@ class SlackSurface:
             return BoltResponse(status=200, body="")
         return next()
 
-    # ------------------------------------------------------------------ listeners
 
     def on_story_command(self, ack: Callable[..., None], command: dict[str, Any], respond: Respond) -> None:
         """``/story ...``: ack now, answer privately via ``response_url``."""
         ack()
         req = self._request(from_slack(command.get("text", "")), channel=command.get("channel_id", ""),
                             user=command.get("user_id", ""))
-        self.delivery.submit(req, _responder(respond, response_type="ephemeral"), share=True)
+        self.delivery.submit(req, responder(respond, response_type="ephemeral"), share=True)
 
     def on_mention(self, event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         """``@storydesk ...`` in a channel: answer in the thread (the existing one, or a new one)."""
@@ -204,11 +119,11 @@ class SlackSurface:
         user = body.get("user", {}).get("id", "")
 
         def reply(message: Message) -> None:
-            _respond(respond, response_type="in_channel", replace_original=False, **message)
-            _respond(respond, delete_original=True)
+            post_response(respond, response_type="in_channel", replace_original=False, **message)
+            post_response(respond, delete_original=True)
 
         # Only the sharer sees a failure, and their private answer stays where it was.
-        self.delivery.submit(self._button_request(action, user), reply, _responder(respond, **PRIVATE),
+        self.delivery.submit(self._button_request(action, user), reply, responder(respond, **PRIVATE),
                              shared_by=user)
 
     def on_more(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -218,10 +133,10 @@ class SlackSurface:
         private = bool(container.get("is_ephemeral"))
         thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
 
-        reply = (_responder(respond, replace_original=True) if private
-                 else _responder(respond, **PRIVATE, thread_ts=thread_ts))
+        reply = (responder(respond, replace_original=True) if private
+                 else responder(respond, **PRIVATE, thread_ts=thread_ts))
         request = self._button_request(action, body.get("user", {}).get("id", ""))
-        self.delivery.submit(request, reply, _responder(respond, **PRIVATE), shown=render.MORE_HITS, share=private,
+        self.delivery.submit(request, reply, responder(respond, **PRIVATE), shown=render.MORE_HITS, share=private,
                              more=False)
 
     def on_feedback(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
@@ -237,8 +152,8 @@ class SlackSurface:
                       user=user if isinstance(user, str) else "")
         in_place = str(action.get("action_id", "")).removeprefix(render.FEEDBACK_ACTION_PREFIX) not in ("up", "down")
 
-        reply = _responder(respond, replace_original=True) if in_place else _responder(respond, **PRIVATE)
-        self.delivery.submit(req, reply, _responder(respond, **PRIVATE))
+        reply = responder(respond, replace_original=True) if in_place else responder(respond, **PRIVATE)
+        self.delivery.submit(req, reply, responder(respond, **PRIVATE))
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Errors bolt caught outside :class:`~bot.delivery.Delivery` (e.g. a malformed payload): log with a ref."""
@@ -246,7 +161,6 @@ class SlackSurface:
         log.error("unhandled error in a Slack listener (ref %s, request type %s)", ref, body.get("type"),
                   exc_info=error, extra={"ref": ref})
 
-    # ------------------------------------------------------------------ helpers
 
     def _answer_message(self, event: dict[str, Any], context: dict[str, Any], client: WebClient, *,
                         in_thread: bool) -> None:
@@ -315,9 +229,7 @@ def build_surface(desk: Any, settings: Settings, bindings: ChatBindings, *,
     checked with ``auth.test`` here, at start-up, so a bad token fails fast.
     """
     listener_pool = TrackedPool(ACK_WORKERS, "storydesk-bolt")
-    bolt_logger = logging.getLogger("slack_bolt.App")
-    if not any(isinstance(f, _DropClientTokenWarning) for f in bolt_logger.filters):
-        bolt_logger.addFilter(_DropClientTokenWarning())
+    quiet_bolt_logs()
     app = App(
         name="storydesk",
         client=client or make_client(settings),
@@ -326,11 +238,8 @@ def build_surface(desk: Any, settings: Settings, bindings: ChatBindings, *,
         listener_executor=listener_pool,
         request_verification_enabled=True,
     )
-    folder = state_folder(bindings, settings)
-    surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
-                           seen=bindings.seen_keys(), answer_budget_s=settings.answer_budget_s,
-                           feedback=feedback or open_feedback(settings, folder),
-                           metrics=metrics)
-    surface.commands.links = StoryLinks.for_desk(desk, settings)
+    commands = open_commands(desk, settings, bindings, metrics=metrics, admins=settings.admin_users, feedback=feedback)
+    surface = SlackSurface(app, listener_pool, commands, seen=bindings.seen_keys(),
+                           answer_budget_s=settings.answer_budget_s)
     surface.register()
     return surface
