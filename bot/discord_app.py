@@ -184,6 +184,15 @@ class DiscordEndpoint:
             data["flags"] = EPHEMERAL
         return JSONResponse({"type": api.CHANNEL_MESSAGE, "data": data})
 
+    def route(self) -> Route:
+        return Route("/discord/interactions", self.handle, methods=["POST"], name="discord_interactions")
+
+    def close(self) -> None:
+        """Finish in-flight answers and stop the pools."""
+        self.delivery.close()
+        if self.commands.feedback is not None:
+            self.commands.feedback.close()
+
     @staticmethod
     def _request(it: Interaction) -> commands.Request | commands.Result:
         """The command ``/story <sub> opt:value`` asks for; a notice when an option has the wrong type."""
@@ -203,5 +212,4 @@ def discord_routes(desk: Any, settings: Settings, bindings: ChatBindings, **opti
     ``options`` go to :class:`DiscordEndpoint` (``metrics``; ``reply_within``, ``clock`` for tests).
     Raises ``ValueError`` at start-up when the public key is missing or malformed.
     """
-    endpoint = DiscordEndpoint(desk, settings, bindings, **options)
-    return [Route("/discord/interactions", endpoint.handle, methods=["POST"], name="discord_interactions")]
+    return [DiscordEndpoint(desk, settings, bindings, **options).route()]
