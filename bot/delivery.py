@@ -149,10 +149,12 @@ class Delivery:
             log.exception("storydesk could not deliver the error reply either (ref %s)", ref, extra={"ref": ref})
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until every answer, and every "took too long" notice, has been posted."""
+        """Wait until every answer, and every "took too long" notice, has been posted.
+
+        The sender first: when it is the adapter's listener pool, its listeners submit answers."""
         deadline = time.monotonic() + timeout
         return all(pool.wait_idle(max(0.0, deadline - time.monotonic()))
-                   for pool in (self.answer_pool, self.slow_pool, self.sender))
+                   for pool in (self.sender, self.answer_pool, self.slow_pool, self.sender))
 
     def close(self) -> None:
         """Finish in-flight answers, then stop the pools."""
