@@ -3,7 +3,8 @@ Slack's renderer, and replies posted by a real slack_sdk ``WebClient`` to the Sl
 
 Each test posts answers the way the Slack adapter does for a mention: ``reply`` is
 ``chat.postMessage`` (visible to the channel) and ``reply_error`` is ``chat.postEphemeral`` (the
-asker alone), so "never posted publicly by mistake" is read off what the stand-in received.
+asker alone), so "never posted publicly by mistake" is read off what the stand-in received. The
+last test drives the same flow through Discord's endpoint: a signed interaction, the Discord stand-in.
 Waits are bounded waits on conditions; a held question waits at a gate the test opens.
 """
 
@@ -178,3 +179,34 @@ def test_a_post_the_platform_refuses_is_followed_privately_by_an_error_with_a_lo
     [record] = [r for r in caplog.records if ref in r.getMessage()]
     assert record.exc_info and "not_authed" in str(record.exc_info[1])
     assert public(slack) == []
+
+
+def test_on_discord_past_its_budget_the_deferral_is_edited_once_to_a_polite_notice(held, settings, tmp_path):
+    """The same flow behind Discord's endpoint: a signed interaction, deferred, then told once."""
+    from discord_api_stub import DiscordAPIStub, serve_asgi
+    from nacl.signing import SigningKey
+    from starlette.applications import Starlette
+    from test_discord_http import APP_ID, Env, command, send
+
+    from bot.discord_app import DiscordEndpoint
+
+    key = SigningKey.generate()
+    with DiscordAPIStub() as api:
+        discord_settings = replace(settings, index_dir=tmp_path, discord_application_id=APP_ID,
+                                   discord_public_key=key.verify_key.encode().hex(), discord_api_url=api.base_url)
+        bindings = Bindings.in_folder(tmp_path)
+        endpoint = DiscordEndpoint(held, discord_settings, bindings, reply_within=0, answer_budget_s=0.2)
+        held.hold.set()
+        try:
+            with serve_asgi(Starlette(routes=[endpoint.route()])) as url:
+                payload = command("ask", question=COX)
+                response = send(Env(url, api, key, held, bindings, discord_settings), payload)
+                assert response.json() == {"type": 5, "data": {"flags": 64}}
+                [edit] = api.wait_for(lambda r: r.is_edit and payload["token"] in r.path)
+                assert "took longer than" in edit.body["content"] and edit.problems == []
+                held.gate.set()
+                assert endpoint.delivery.wait_idle(60)
+        finally:
+            held.gate.set()
+            endpoint.close()
+        assert len(api.edits(payload["token"])) == 1  # the late answer was dropped, not edited in
