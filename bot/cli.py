@@ -318,7 +318,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_discord(args: argparse.Namespace) -> int:
-    from bot.discord_app import register_commands
+    from bot.discord_api import register_commands
 
     result = register_commands(_settings(args), guild_id=args.guild)
     print(json.dumps(result, indent=2, ensure_ascii=False))

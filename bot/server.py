@@ -8,7 +8,7 @@ Routes in HTTP mode:
 - ``GET /healthz``: 200 with ``desk.health()`` when the index and model are ready, else 503 (also
   while the index's database is down: readiness reads its generation on every probe).
 - ``GET /metrics``: Prometheus text format (:mod:`bot.metrics`); Socket Mode serves it beside ``/healthz``.
-- Discord's routes from :func:`bot.discord_app.discord_routes` when ``DISCORD_PUBLIC_KEY`` is set.
+- ``POST /discord/interactions`` (:class:`bot.discord_app.DiscordEndpoint`) when ``DISCORD_PUBLIC_KEY`` is set.
 
 The model and index load once, in :func:`serve`, before the server accepts a request. With
 ``STORYDESK_LOG_FORMAT=json`` each log line is one JSON object (:class:`JsonLines`), carrying
@@ -38,11 +38,12 @@ from bot.allocator import tune_malloc
 from bot.answer import unavailable_message
 from bot.bindings import ChatBindings, open_bindings
 from bot.commands import new_ref
-from bot.discord_app import discord_routes
+from bot.discord_app import DiscordEndpoint
 from bot.http_guard import Rejected, check_slack_body, decode_text, read_body, slack_signature_ok
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.slack_app import RedactSecrets, SlackSurface, build_surface
+from bot.slack_api import RedactSecrets
+from bot.slack_app import SlackSurface, build_surface
 from index.store import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -151,13 +152,6 @@ def metrics_route(metrics: Metrics) -> Route:
     return Route("/metrics", scrape, methods=["GET"])
 
 
-def _discord_routes(desk: Any, settings: Settings, bindings: ChatBindings, metrics: Metrics) -> list[BaseRoute]:
-    """Discord's routes when its public key is configured."""
-    if not settings.discord_public_key:
-        return []
-    return list(discord_routes(desk, settings, bindings, metrics=metrics))
-
-
 def create_http_app(
     desk: Any,
     settings: Settings,
@@ -168,6 +162,7 @@ def create_http_app(
     poller: FeedPoller | None = None,
 ) -> Starlette:
     """The Starlette app for HTTP mode. ``app.state.slack`` holds the :class:`SlackSurface` (or None),
+    ``app.state.discord`` the :class:`~bot.discord_app.DiscordEndpoint` (or None),
     ``app.state.metrics`` the app's :class:`~bot.metrics.Metrics` (for other parts to count into).
 
     Slack's route is mounted when a bot token is configured; Discord's when its public key is.
@@ -181,9 +176,13 @@ def create_http_app(
     if surface is not None:
         surface.commands.metrics = surface.commands.metrics or metrics
         routes.append(Route("/slack/events", GuardedSlackHandler(surface, settings).handle, methods=["POST"]))
-    routes.extend(_discord_routes(desk, settings, bindings, metrics))
+    # Discord's route when its public key is configured.
+    discord = DiscordEndpoint(desk, settings, bindings, metrics=metrics) if settings.discord_public_key else None
+    if discord is not None:
+        routes.append(discord.route())
     app = Starlette(routes=routes)
     app.state.slack = surface
+    app.state.discord = discord
     app.state.desk = desk
     app.state.metrics = metrics
     app.state.poller = poller
@@ -275,8 +274,9 @@ def _serve(desk: Any, settings: Settings, bindings: ChatBindings, metrics: Metri
         log_config = None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False,
                     log_config=log_config)
-        if app.state.slack is not None:
-            app.state.slack.close()
+        for adapter in (app.state.slack, app.state.discord):
+            if adapter is not None:
+                adapter.close()
         return
 
     from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -1,7 +1,7 @@
 """The Slack surface: a bolt :class:`~slack_bolt.App` whose listeners are a few lines each.
 
 event -> :func:`bot.commands.parse_command` -> :class:`bot.commands.Commands` -> :mod:`bot.render_slack`
--> post. No command or retrieval logic lives here: this module receives, acks, and delivers.
+-> post. No command or retrieval logic lives here: this module receives, acks, and hands off.
 
 >>> surface = build_surface(desk, settings, open_bindings(settings))
 >>> surface.app          # hand it to bolt's Starlette adapter or to a SocketModeHandler
@@ -13,138 +13,49 @@ What users get:
 - ``@storydesk <question>``: answered in a thread; follow-ups in the thread keep its story.
 - Direct messages: answered in the DM.
 
-Reliability: every command and action is acked at once and answered from a separate work pool,
-so slow searches never hold up an ack; quote checks, which can take seconds across an archive,
-have a pool of their own, so they never hold up a question. Each answer has a time budget
-(``STORYDESK_ANSWER_BUDGET_S``): past it the asker is told politely and a late answer is dropped.
-Failures are private (ephemeral), never posted to the channel: a bad input gets what to change,
-a stale binding or a forged button a short notice, and a bug "Something went wrong (ref XXXXXX)"
-with the traceback in the log under the same ref. Events are answered once: duplicate
-``event_id`` deliveries (Slack retries with ``X-Slack-Retry-Num``) and the ``message`` twin of an
-``app_mention`` are dropped. Bots, including this one, and edits are ignored.
+Delivery is :class:`bot.delivery.Delivery`'s, as on Discord: acked at once, answered within the time
+budget from a work pool, failures private (ephemeral) with a ref. Slack's own part is here: events
+are answered once (duplicate ``event_id`` deliveries, retried with ``X-Slack-Retry-Num``, and the
+``message`` twin of an ``app_mention`` are dropped), and bots, including this one, and edits are ignored.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-from slack_sdk.webhook import WebhookClient
 
 from bot import render_slack as render
-from bot.bindings import ChatBindings, state_folder
-from bot.commands import Commands, Notice, Request, Result, is_private, new_ref, parse_command, spec_for
-from bot.feedback import FeedbackStore, open_feedback
+from bot.bindings import ChatBindings
+from bot.commands import Commands, Notice, Request, Result, new_ref, parse_command
+from bot.delivery import Delivery, Message, open_commands
+from bot.feedback import FeedbackStore
 from bot.metrics import Metrics
 from bot.seen import EventClaims, SeenKeys
 from bot.settings import Settings
-from bot.story_links import StoryLinks
-from bot.workers import Deadlines, Job, TrackedPool
+from bot.slack_api import PRIVATE, RedactSecrets, from_slack, make_client, post_response, quiet_bolt_logs, responder
+from bot.workers import TrackedPool
+
+__all__ = ["RedactSecrets", "SlackSurface", "build_surface", "from_slack"]
 
 log = logging.getLogger(__name__)
 
-Message = dict[str, Any]
-Reply = Callable[[Message], None]
-
 ACK_WORKERS = 16  # bolt's pool only runs listener bodies, which ack and hand off at once
-ANSWER_WORKERS = 1  # searches are CPU-bound (torch uses both cores): more threads only add GIL contention for acks
-# Quote checks compare words with every paragraph and can take seconds across an archive: they get
-# their own worker so that a long check never queues the next user's question behind it.
-SLOW_WORKERS = 1
-
-
-# --------------------------------------------------------------------------- commands
-
-
-def from_slack(text: str, bot_user_id: str | None = None) -> str:
-    """The user's words: the bot's own mention removed, Slack's ``&amp; &lt; &gt;`` undone."""
-    if bot_user_id:
-        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return " ".join(text.split())
-
-
-_SECRET = re.compile(
-    r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=token=)[^&\s'\",]+|(?<=['\"]token['\"]: ['\"])[^'\"]+"
-)
-
-
-class RedactSecrets(logging.Filter):
-    """Replaces Slack tokens in log records (bolt logs rejected request bodies at INFO)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _SECRET.sub("[redacted]", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-class _DropClientTokenWarning(logging.Filter):
-    """bolt reads ``SLACK_BOT_TOKEN`` itself and then warns that our client's token wins; it does.
-
-    It also logs a request no listener handles with the whole body and a dozen lines of suggested
-    code; a forged request must cost one short line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if message.startswith("Unhandled request"):
-            record.msg, record.args = message.splitlines()[0][:200], None
-        return "`token` will be unused" not in message
-
-
-def _retry_handlers() -> list:
-    """One dropped connection retried, and 429s retried after ``Retry-After`` (up to 3 times)."""
-    return [ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=3)]
-
-
-def make_client(settings: Settings) -> WebClient:
-    """The Web API client: ``SLACK_API_URL`` as base URL, retrying 429s after ``Retry-After``."""
-    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    return WebClient(token=settings.slack_bot_token or None, base_url=base_url, retry_handlers=_retry_handlers())
-
-
-def _respond(respond: Respond, **message: Any) -> None:
-    """Post ``message`` to the request's ``response_url``, retrying 429s after ``Retry-After``
-    (bolt's own ``respond`` does not), and raise when Slack refuses, so the failure is logged
-    with a ref."""
-    if respond.response_url is None:
-        raise ValueError("this request has no response_url to answer on")
-    client = WebhookClient(url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl,
-                           retry_handlers=_retry_handlers())
-    result = client.send_dict(message)
-    if result.status_code != 200:
-        raise RuntimeError(f"response_url refused the reply: HTTP {result.status_code} {str(result.body)[:200]}")
-
-
-# --------------------------------------------------------------------------- the surface
 
 
 class SlackSurface:
     """The bolt app, its listeners, and the pools they run on. Commands run in :mod:`bot.commands`."""
 
-    def __init__(self, desk: Any, bindings: ChatBindings, app: App, listener_pool: TrackedPool,
-                 admins: frozenset[str] = frozenset(), seen: EventClaims | None = None,
-                 answer_budget_s: float = 30.0, feedback: FeedbackStore | None = None,
-                 metrics: Metrics | None = None) -> None:
-        self.desk = desk
-        self.bindings = bindings
-        self.commands = Commands(desk, bindings, admins=admins, feedback=feedback, metrics=metrics)
-        self.app = app
-        self.listener_pool = listener_pool
-        self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
-        self.slow_pool = TrackedPool(SLOW_WORKERS, "storydesk-slow", background=True)
-        # Past this many seconds the asker is told the answer took too long, instead of silence.
-        self.answer_budget_s = answer_budget_s
-        self._deadlines = Deadlines()
+    def __init__(self, app: App, listener_pool: TrackedPool, commands: Commands, *,
+                 seen: EventClaims | None = None, answer_budget_s: float = 30.0) -> None:
+        self.app, self.listener_pool, self.commands = app, listener_pool, commands
+        self.bindings = commands.bindings
+        self.delivery = Delivery(commands, render.render_result, answer_budget_s=answer_budget_s, sender=listener_pool)
         # Shared with other processes on the same index folder, so a restart never double-posts.
         self._seen: EventClaims = seen or SeenKeys()
 
@@ -161,7 +72,6 @@ class SlackSurface:
         """True the first time ``key`` is claimed (by any process on this index folder)."""
         return self._seen.claim(key)
 
-    # ------------------------------------------------------------------ registration
 
     def register(self) -> None:
         """Attach middleware and listeners to :attr:`app`."""
@@ -174,7 +84,6 @@ class SlackSurface:
         self.app.action(re.compile("^" + re.escape(render.FEEDBACK_ACTION_PREFIX)))(self.on_feedback)
         self.app.error(self.on_error)
 
-    # ------------------------------------------------------------------ middleware
 
     def drop_duplicates(self, body: dict[str, Any], request: Any, next: Callable[[], BoltResponse]) -> BoltResponse:
         """Answer each event once: Slack redelivers (``X-Slack-Retry-Num``) when we are slow."""
@@ -185,18 +94,13 @@ class SlackSurface:
             return BoltResponse(status=200, body="")
         return next()
 
-    # ------------------------------------------------------------------ listeners
 
     def on_story_command(self, ack: Callable[..., None], command: dict[str, Any], respond: Respond) -> None:
         """``/story ...``: ack now, answer privately via ``response_url``."""
         ack()
         req = self._request(from_slack(command.get("text", "")), channel=command.get("channel_id", ""),
                             user=command.get("user_id", ""))
-
-        def reply(message: Message) -> None:
-            _respond(respond, response_type="ephemeral", **message)
-
-        self._submit(reply, req, share=True)
+        self.delivery.submit(req, responder(respond, response_type="ephemeral"), share=True)
 
     def on_mention(self, event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         """``@storydesk ...`` in a channel: answer in the thread (the existing one, or a new one)."""
@@ -214,14 +118,12 @@ class SlackSurface:
         user = body.get("user", {}).get("id", "")
 
         def reply(message: Message) -> None:
-            _respond(respond, response_type="in_channel", replace_original=False, **message)
-            _respond(respond, delete_original=True)
+            post_response(respond, response_type="in_channel", replace_original=False, **message)
+            post_response(respond, delete_original=True)
 
-        def reply_error(message: Message) -> None:
-            # Only the sharer sees a failure, and their private answer stays where it was.
-            _respond(respond, response_type="ephemeral", replace_original=False, **message)
-
-        self._submit(reply, self._button_request(action, user), reply_error, shared_by=user)
+        # Only the sharer sees a failure, and their private answer stays where it was.
+        self.delivery.submit(self._button_request(action, user), reply, responder(respond, **PRIVATE),
+                             shared_by=user)
 
     def on_more(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """"More": reveal further hits (in place when the answer was private, else privately)."""
@@ -230,17 +132,11 @@ class SlackSurface:
         private = bool(container.get("is_ephemeral"))
         thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
 
-        def reply(message: Message) -> None:
-            if private:
-                _respond(respond, replace_original=True, **message)
-            else:
-                _respond(respond, response_type="ephemeral", replace_original=False, thread_ts=thread_ts, **message)
-
-        def reply_error(message: Message) -> None:
-            _respond(respond, response_type="ephemeral", replace_original=False, **message)
-
+        reply = (responder(respond, replace_original=True) if private
+                 else responder(respond, **PRIVATE, thread_ts=thread_ts))
         request = self._button_request(action, body.get("user", {}).get("id", ""))
-        self._submit(reply, request, reply_error, shown=render.MORE_HITS, share=private, more=False)
+        self.delivery.submit(request, reply, responder(respond, **PRIVATE), shown=render.MORE_HITS, share=private,
+                             more=False)
 
     def on_feedback(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                     respond: Respond) -> None:
@@ -255,24 +151,15 @@ class SlackSurface:
                       user=user if isinstance(user, str) else "")
         in_place = str(action.get("action_id", "")).removeprefix(render.FEEDBACK_ACTION_PREFIX) not in ("up", "down")
 
-        def reply(message: Message) -> None:
-            if in_place:
-                _respond(respond, replace_original=True, **message)
-            else:
-                _respond(respond, response_type="ephemeral", replace_original=False, **message)
-
-        def reply_error(message: Message) -> None:
-            _respond(respond, response_type="ephemeral", replace_original=False, **message)
-
-        self._submit(reply, req, reply_error)
+        reply = responder(respond, replace_original=True) if in_place else responder(respond, **PRIVATE)
+        self.delivery.submit(req, reply, responder(respond, **PRIVATE))
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> None:
-        """Errors bolt caught outside :meth:`_submit` (e.g. a malformed payload): log with a ref."""
+        """Errors bolt caught outside :class:`~bot.delivery.Delivery` (e.g. a malformed payload): log with a ref."""
         ref = new_ref()
         log.error("unhandled error in a Slack listener (ref %s, request type %s)", ref, body.get("type"),
                   exc_info=error, extra={"ref": ref})
 
-    # ------------------------------------------------------------------ helpers
 
     def _answer_message(self, event: dict[str, Any], context: dict[str, Any], client: WebClient, *,
                         in_thread: bool) -> None:
@@ -297,7 +184,7 @@ class SlackSurface:
             else:
                 client.chat_postMessage(channel=channel, **extra, **message)
 
-        self._submit(reply, req, reply_error)
+        self.delivery.submit(req, reply, reply_error)
 
     @staticmethod
     def _request(text: str, *, channel: str, user: str, thread: str | None = None) -> Request:
@@ -317,76 +204,14 @@ class SlackSurface:
             return Notice("Sorry: that button no longer works. Ask the question again with `/story`.")
         return Request("ask", question, story, surface="slack", user=user, k=render.MORE_HITS, repeat=True)
 
-    def _submit(self, reply: Reply, request: Request | Result, reply_error: Reply | None = None,
-                **render_options: Any) -> None:
-        """Run ``request`` on a work pool and deliver its message with ``reply``; refusals and failures
-        go to ``reply_error`` (default ``reply``). Past :attr:`answer_budget_s` the asker is told so."""
-        job = Job(reply, reply_error or reply)
-        spec = spec_for(request.command) if isinstance(request, Request) else None
-        pool = self.slow_pool if spec is not None and spec.slow else self.answer_pool
-        future = pool.submit(self._run, job, request, render_options)
-        self._deadlines.after(self.answer_budget_s, lambda: self._expire(job, future))
-
-    def _run(self, job: Job, request: Request | Result, render_options: dict[str, Any]) -> None:
-        if job.settled:
-            return  # its time ran out while it waited in the queue
-        try:
-            result = self.commands.run(request) if isinstance(request, Request) else request
-            message, failed = render.render_result(result, **render_options), is_private(result)
-        except Exception:
-            ref = new_ref()
-            log.exception("storydesk could not answer (ref %s)", ref, extra={"ref": ref})
-            message, failed = render.render_error(ref), True
-        if not job.settle():
-            log.info("an answer finished after its time budget and was dropped")
-            return
-        self._send(job, message, failed)
-
-    def _expire(self, job: Job, future: Future[Any]) -> None:
-        if not job.settle():
-            return
-        future.cancel()  # still queued: it will not run at all
-        log.warning("an answer took longer than %.0f s; the asker was told", self.answer_budget_s)
-        message = render.render_notice(
-            f"Sorry: that took longer than {self.answer_budget_s:.0f} seconds, so storydesk stopped waiting. "
-            "Try a shorter question, or ask about one story.")
-        # Delivering is network I/O: not on the deadline thread, which serves every answer.
-        self.listener_pool.submit(self._send, job, message, True)
-
-    @staticmethod
-    def _send(job: Job, message: Message, failed: bool) -> None:
-        if failed:
-            try:
-                job.reply_error(message)
-            except Exception:
-                log.exception("storydesk could not deliver an error reply")
-            return
-        try:
-            job.reply(message)
-            return
-        except Exception:
-            ref = new_ref()
-            log.exception("storydesk could not deliver a reply (ref %s)", ref, extra={"ref": ref})
-        try:
-            job.reply_error(render.render_error(ref))
-        except Exception:
-            log.exception("storydesk could not deliver the error reply either (ref %s)", ref, extra={"ref": ref})
-
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every listener has run and every answer has been delivered."""
-        deadline = time.monotonic() + timeout
-        # Listeners hand work to the answer pool before they finish, so listeners first, then answers.
-        for pool in (self.listener_pool, self.answer_pool, self.slow_pool, self.listener_pool):
-            if not pool.wait_idle(max(0.0, deadline - time.monotonic())):
-                return False
-        return True
+        return self.delivery.wait_idle(timeout)  # the listener pool is the delivery's sender
 
     def close(self) -> None:
         """Finish in-flight answers and stop the pools."""
         self.listener_pool.shutdown(wait=True)
-        self.answer_pool.shutdown(wait=True)
-        self.slow_pool.shutdown(wait=True)
-        self.listener_pool.shutdown(wait=True)  # errors for expired answers are sent from here
+        self.delivery.close()  # shuts the listener pool again: notices for expired answers are sent from it
         self._seen.close()
         if self.commands.feedback is not None:
             self.commands.feedback.close()
@@ -401,22 +226,12 @@ def build_surface(desk: Any, settings: Settings, bindings: ChatBindings, *,
     checked with ``auth.test`` here, at start-up, so a bad token fails fast.
     """
     listener_pool = TrackedPool(ACK_WORKERS, "storydesk-bolt")
-    bolt_logger = logging.getLogger("slack_bolt.App")
-    if not any(isinstance(f, _DropClientTokenWarning) for f in bolt_logger.filters):
-        bolt_logger.addFilter(_DropClientTokenWarning())
-    app = App(
-        name="storydesk",
-        client=client or make_client(settings),
-        signing_secret=settings.slack_signing_secret,
-        process_before_response=False,  # ack first; answers follow via response_url / chat.postMessage
-        listener_executor=listener_pool,
-        request_verification_enabled=True,
-    )
-    folder = state_folder(bindings, settings)
-    surface = SlackSurface(desk, bindings, app, listener_pool, admins=settings.admin_users,
-                           seen=bindings.seen_keys(), answer_budget_s=settings.answer_budget_s,
-                           feedback=feedback or open_feedback(settings, folder),
-                           metrics=metrics)
-    surface.commands.links = StoryLinks.for_desk(desk, settings)
+    quiet_bolt_logs()
+    # process_before_response=False: ack first; answers follow via response_url / chat.postMessage.
+    app = App(name="storydesk", client=client or make_client(settings), signing_secret=settings.slack_signing_secret,
+              process_before_response=False, listener_executor=listener_pool, request_verification_enabled=True)
+    commands = open_commands(desk, settings, bindings, metrics=metrics, admins=settings.admin_users, feedback=feedback)
+    surface = SlackSurface(app, listener_pool, commands, seen=bindings.seen_keys(),
+                           answer_budget_s=settings.answer_budget_s)
     surface.register()
     return surface
