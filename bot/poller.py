@@ -7,8 +7,8 @@ good poll; after a failure 1, 4, 16 ... minutes (at most 6 hours) later. Feeds a
 conditionally (ETag / If-Modified-Since), and an article is fetched only when its link is new or
 its stamp in the feed changed. Every fetch goes through :func:`index.fetch.fetch`.
 
-Answers keep flowing while it works: articles are embedded 32 sentences per call, so a question
-waits at most one slice for the shared model, and the search state of the new generation is built
+Answers keep flowing while it works: the shared model is locked per batch of 32 sentences
+(:meth:`index.embed.Embedder.encode`), so a question waits at most one batch, and the search state of the new generation is built
 on this thread right after the write, before a question needs it. Nothing a feed does can stop
 the thread or the server: every error becomes the feed's failure, logged on one line.
 """
@@ -80,21 +80,6 @@ class PollReport:
     error: str = ""  # the feed itself failed
 
 
-class SlicedEmbedder(Embedder):
-    """The desk's own model, encoding a few texts per call so its lock is free for questions in between."""
-
-    def __init__(self, shared: Embedder, slice_size: int = 32) -> None:
-        self.__dict__.update(shared.__dict__)
-        self._slice = slice_size
-
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        if len(texts) <= self._slice:
-            return super().encode(texts, batch_size)
-        # Embedder.encode by name: a comprehension is its own scope, where bare super() fails.
-        return np.concatenate([Embedder.encode(self, texts[a : a + self._slice], batch_size)
-                               for a in range(0, len(texts), self._slice)])
-
-
 class FeedPoller:
     """Polls ``follows`` into ``store``. ``after_ingest`` runs after each write (the desk warms its state)."""
 
@@ -103,7 +88,7 @@ class FeedPoller:
                  clock: Callable[[], float] = time.time, metrics: Metrics | None = None) -> None:
         self.follows = follows
         self.store = store
-        self.embedder = SlicedEmbedder(embedder)
+        self.embedder = embedder
         self.policy = policy
         self.every_s = every_s
         self.after_ingest = after_ingest

@@ -3,9 +3,8 @@
 The rows of :data:`bot.commands.COMMANDS` call these. Each returns the sentence the asker sees
 (privately), or raises ``ValueError`` whose message says why the link was refused (nothing is
 indexed then). The work is the same as on the command line: :func:`index.pages.add_page` through
-the safe fetcher, and :func:`bot.follows.follow_feed`. Adding embeds through the poller's
-:class:`~bot.poller.SlicedEmbedder`, so questions keep being answered meanwhile, then warms the
-desk's search state so the next question already sees the story. A feed followed here is polled
+the safe fetcher, and :func:`bot.follows.follow_feed`. Adding embeds with the desk's model, which
+is locked per batch, so questions keep being answered meanwhile, then warms the desk's search state so the next question already sees the story. A feed followed here is polled
 by ``storydesk serve``'s poller on its next look (within :data:`bot.poller.TICK_S`).
 """
 
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.follows import Follows, follow_feed, open_follows
-from bot.poller import SlicedEmbedder, failure_reason
+from bot.poller import failure_reason
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
@@ -48,7 +47,7 @@ class StoryLinks:
 
         searcher = self.desk.searcher
         try:
-            added = add_page(searcher.store, SlicedEmbedder(searcher.embedder), url.strip(), self.policy)
+            added = add_page(searcher.store, searcher.embedder, url.strip(), self.policy)
         except ValueError as exc:  # FetchError, IngestError: the reason is written for the reporter
             if metrics is not None:
                 metrics.fetch_failures.labels(reason=failure_reason(exc)).inc()

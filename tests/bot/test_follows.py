@@ -4,6 +4,8 @@ requests, updates, failures with backoff), /healthz on a real server, and answer
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 
 import httpx
 import numpy as np
@@ -15,7 +17,7 @@ from bot.answer import Desk
 from bot.cli import main
 from bot.follows import Follows
 from bot.metrics import Metrics
-from bot.poller import RETRY_FIRST_S, FeedPoller, SlicedEmbedder, next_poll
+from bot.poller import RETRY_FIRST_S, FeedPoller, next_poll
 from bot.server import create_http_app
 from index.fetch import FetchPolicy
 from index.search import Searcher
@@ -201,8 +203,25 @@ def test_questions_answer_from_the_current_state_while_a_new_one_is_built(index,
     assert Desk(searcher).ask("Who called the decision catastrophic?").found
 
 
-def test_the_sliced_embedder_gives_the_same_vectors_a_slice_at_a_time(embedder):
-    texts = [f"Sentence number {i} about the council's budget and {'very ' * i}long words." for i in range(7)]
-    sliced = SlicedEmbedder(embedder, slice_size=2)
-    assert sliced.info == embedder.info
-    assert np.allclose(sliced.encode(texts), embedder.encode(texts), atol=1e-5)
+def test_a_question_is_encoded_between_the_batches_of_a_long_ingest_encode(embedder):
+    """The model is locked per batch, so a feed's articles being embedded never hold a question up
+    for more than one batch: the question's vector is ready while the long encode is still running."""
+    texts = [f"Sentence {i} about the council's budget." for i in range(600)]
+    started = threading.Event()
+    done = threading.Event()
+
+    def long_encode() -> None:
+        started.set()
+        embedder.encode(texts, batch_size=1)
+        done.set()
+
+    worker = threading.Thread(target=long_encode)
+    worker.start()
+    started.wait()
+    while not embedder._lock.locked():
+        time.sleep(0.001)
+    question = embedder.encode(["Who called the decision catastrophic?"])
+    finished_first = not done.is_set()
+    worker.join()
+    assert finished_first
+    assert np.allclose(question, embedder.encode(["Who called the decision catastrophic?"]), atol=1e-5)
