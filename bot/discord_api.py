@@ -217,7 +217,7 @@ def _webhook(settings: Settings, it: Interaction, method: str, suffix: str, mess
         raise DiscordError(f"Discord could not be reached for interaction {it.id}: {exc!r}") from exc
     if not resp.is_success:
         raise DiscordError(f"Discord refused the {method} {suffix or 'follow-up'} for interaction {it.id}: "
-                           f"HTTP {resp.status_code} {resp.text[:300]}")
+                           f"HTTP {resp.status_code} {' '.join(resp.text[:300].split())}")  # one log line
 
 
 def _retry_after(resp: httpx.Response) -> float:
