@@ -1,12 +1,14 @@
-"""Discord's side of the protocol: verify a request, read an interaction, edit a deferred
-response, register ``/story``. No storydesk logic: :mod:`bot.discord_app` is the endpoint that uses these.
+"""Discord's side of the protocol: verify a request, read an interaction, edit or delete a
+deferred response or follow it up, register ``/story``. No storydesk logic: :mod:`bot.discord_app`
+is the endpoint that uses these.
 
 - Requests are signed with Ed25519 over ``timestamp + raw body`` (PyNaCl, the library Discord's
   own documentation uses); :func:`verify_request` checks the signature and a 5-minute window.
 - :class:`Interaction` is the part of Discord's JSON the commands need, read defensively: wrong
   types raise :class:`~bot.http_guard.Rejected` (400), never a server error.
-- :func:`edit_original` and :func:`register_commands` call Discord's HTTP API with httpx (already
-  the project's HTTP client), retrying a 429 after Discord's ``retry_after``.
+- :func:`edit_original`, :func:`delete_original`, :func:`send_followup` (the interaction's webhook)
+  and :func:`register_commands` call Discord's HTTP API with httpx (already the project's HTTP
+  client), retrying a 429 after Discord's ``retry_after``.
 - :data:`STORY_COMMAND`, the registered ``/story``, is built from :data:`bot.commands.COMMANDS`.
 """
 
@@ -36,6 +38,10 @@ BIND_PERMISSIONS = (1 << 3) | (1 << 4) | (1 << 5)
 
 MAX_SKEW_S = 300
 COMMAND_NAME = "story"
+
+
+class DiscordError(RuntimeError):
+    """Discord did not accept a webhook call (its status and reason), or could not be reached."""
 
 
 def _option(kind: int, name: str, description: str, **extra: Any) -> dict[str, Any]:
@@ -170,20 +176,48 @@ def _objects(value: Any, name: str) -> list[Mapping[str, Any]]:
 def edit_original(settings: Settings, it: Interaction, message: dict[str, Any], *, timeout: float = 10.0) -> None:
     """PATCH ``/webhooks/{app}/{token}/messages/@original``: the deferred response becomes ``message``.
 
-    The interaction token authorises the call, so no bot token is sent. A 429 is retried after
-    Discord's ``retry_after``, a couple of times at most. Raises when Discord does not accept it.
+    The edit inherits the deferral's visibility: after a public deferral it is public.
+    Raises :class:`DiscordError` when Discord does not accept it.
     """
+    _webhook(settings, it, "PATCH", "/messages/@original", message, timeout=timeout)
+
+
+def delete_original(settings: Settings, it: Interaction, *, timeout: float = 10.0) -> None:
+    """DELETE ``/webhooks/{app}/{token}/messages/@original``: the deferred response (still
+    "thinking", or edited) disappears from the channel. Raises :class:`DiscordError` when Discord
+    does not accept it."""
+    _webhook(settings, it, "DELETE", "/messages/@original", None, timeout=timeout)
+
+
+def send_followup(settings: Settings, it: Interaction, message: dict[str, Any], *, timeout: float = 10.0) -> None:
+    """POST ``/webhooks/{app}/{token}``: a follow-up message that only the asker sees (flags 64).
+
+    Discord ignores the flag on the first follow-up after a deferral that is still "thinking":
+    that follow-up edits the deferral instead, keeping its visibility. After a public deferral,
+    delete the original first (:func:`delete_original`). Raises :class:`DiscordError` when Discord
+    does not accept it.
+    """
+    _webhook(settings, it, "POST", "", dict(message, flags=EPHEMERAL), timeout=timeout)
+
+
+def _webhook(settings: Settings, it: Interaction, method: str, suffix: str, message: dict[str, Any] | None, *,
+             timeout: float) -> None:
+    """Call the interaction's webhook. The interaction token authorises the call, so no bot
+    token is sent. A 429 is retried after Discord's ``retry_after``, a couple of times at most."""
     app_id = it.application_id or settings.discord_application_id
-    url = f"{settings.discord_api_url.rstrip('/')}/webhooks/{app_id}/{it.token}/messages/@original"
-    with httpx.Client(timeout=timeout) as client:
-        for _attempt in range(3):
-            resp = client.patch(url, json=message)
-            if resp.status_code != 429:
-                break
-            time.sleep(min(_retry_after(resp), 5.0))
+    url = f"{settings.discord_api_url.rstrip('/')}/webhooks/{app_id}/{it.token}{suffix}"
+    try:
+        with httpx.Client(timeout=timeout) as client:
+            for _attempt in range(3):
+                resp = client.request(method, url, json=message)
+                if resp.status_code != 429:
+                    break
+                time.sleep(min(_retry_after(resp), 5.0))
+    except httpx.HTTPError as exc:
+        raise DiscordError(f"Discord could not be reached for interaction {it.id}: {exc!r}") from exc
     if not resp.is_success:
-        raise RuntimeError(f"Discord refused the edit for interaction {it.id}: HTTP {resp.status_code} "
-                           f"{resp.text[:300]}")
+        raise DiscordError(f"Discord refused the {method} {suffix or 'follow-up'} for interaction {it.id}: "
+                           f"HTTP {resp.status_code} {' '.join(resp.text[:300].split())}")  # one log line
 
 
 def _retry_after(resp: httpx.Response) -> float:

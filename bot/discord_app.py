@@ -11,6 +11,8 @@ the time budget and posts it once, errors privately with a ref, as for Slack.
 Discord's own part is here: an endpoint has 3 seconds to answer. An answer ready within
 :data:`REPLY_WITHIN_S` goes back in the HTTP response (type 4); otherwise the endpoint defers
 (type 5, "storydesk is thinking...") and the answer edits the original response when it is ready.
+A refusal or failure after a public deferral deletes it and reaches the asker as an ephemeral
+follow-up (:class:`Handoff`), so a public command never shows an error to the channel.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bot import commands, feedback
 from bot import discord_api as api
 from bot import render_discord as render
 from bot.bindings import ChatBindings
+from bot.commands import new_ref
 from bot.delivery import Delivery, Message, Reply, open_commands
 from bot.discord_api import EPHEMERAL, STORY_COMMAND, Interaction, register_commands
 from bot.http_guard import Rejected, decode_text, loads_object, read_body
@@ -52,8 +55,14 @@ BINDING_PREFIX = "discord:"
 
 class Handoff:
     """Where one interaction's answer goes: back in the HTTP response while the endpoint still
-    waits for it, else, once the endpoint has deferred, into an edit of the deferred response.
-    With ``deferred`` it always edits (the endpoint will not wait)."""
+    waits for it, else, once the endpoint has deferred, to Discord's webhook for the interaction.
+    With ``deferred`` it always goes to the webhook (the endpoint will not wait).
+
+    After a deferral, only an answer edits it. A refusal, failure or notice is for the asker alone:
+    it edits a private deferral, but a public one is deleted and the asker gets an ephemeral
+    follow-up instead, so the channel never sees it. Delete first: a follow-up sent while the
+    deferral is still "thinking" would edit it, publicly (Discord ignores its ephemeral flag).
+    """
 
     def __init__(self, settings: Settings, it: Interaction, *, deferred: bool = False) -> None:
         self.settings, self.it = settings, it
@@ -62,19 +71,42 @@ class Handoff:
         self._lock = threading.Lock()
         self._acked = threading.Event()
 
+    @property
+    def deferral(self) -> dict[str, Any]:
+        """The type 5 acknowledgement; its visibility is fixed here, and an edit inherits it."""
+        return {"type": api.DEFERRED_CHANNEL_MESSAGE, "data": {"flags": EPHEMERAL} if self.it.ephemeral else {}}
+
     def reply(self, message: Message) -> None:
-        self._post(Reply(message))
+        """Post the answer; raises when Discord refuses it (the delivery then tells the asker)."""
+        if self._direct_reply(Reply(message)):
+            return
+        api.edit_original(self.settings, self.it, message)
 
     def reply_error(self, message: Message) -> None:
-        self._post(Reply(message, private=True))
+        """Tell the asker alone; never raises: a failure is one log line with a ref."""
+        if self._direct_reply(Reply(message, private=True)):
+            return
+        try:
+            if self.it.ephemeral:
+                api.edit_original(self.settings, self.it, message)
+            else:
+                api.delete_original(self.settings, self.it)
+                api.send_followup(self.settings, self.it, message)
+        except api.DiscordError as exc:
+            # Nothing more to try: had the delete failed, a follow-up would edit the public deferral.
+            ref = new_ref()
+            log.warning("discord: could not tell the asker privately (interaction %s, ref %s): %s",
+                        self.it.id, ref, exc, extra={"ref": ref})
 
-    def _post(self, reply: Reply) -> None:
+    def _direct_reply(self, reply: Reply) -> bool:
+        """Hand ``reply`` to the waiting endpoint, if it still waits; else wait until Discord has
+        the deferral (it edits, deletes and follows up only a response it has been sent)."""
         with self._lock:
             if not self._deferred:
                 self._direct.set_result(reply)
-                return
-        self._acked.wait(ACK_WAIT_S)  # Discord edits only a response it has been sent
-        api.edit_original(self.settings, self.it, reply.message)
+                return True
+        self._acked.wait(ACK_WAIT_S)
+        return False
 
     async def direct(self, within: float) -> Reply | None:
         """The reply if it is ready within ``within`` seconds; else None, and it will edit the deferral."""
@@ -176,9 +208,7 @@ class DiscordEndpoint:
         reply = await handoff.direct(self.reply_within)
         if reply is None:
             # Too slow for Discord's window: acknowledge now, edit the original when done.
-            # Ephemerality is fixed by this acknowledgement; the edit inherits it.
-            deferral = {"type": api.DEFERRED_CHANNEL_MESSAGE, "data": {"flags": EPHEMERAL} if it.ephemeral else {}}
-            return JSONResponse(deferral, background=BackgroundTask(handoff.deferral_sent))
+            return JSONResponse(handoff.deferral, background=BackgroundTask(handoff.deferral_sent))
         data = dict(reply.message)
         if it.ephemeral or reply.private:
             data["flags"] = EPHEMERAL

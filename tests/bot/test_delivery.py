@@ -181,8 +181,11 @@ def test_a_post_the_platform_refuses_is_followed_privately_by_an_error_with_a_lo
     assert public(slack) == []
 
 
-def test_on_discord_past_its_budget_the_deferral_is_edited_once_to_a_polite_notice(held, settings, tmp_path):
-    """The same flow behind Discord's endpoint: a signed interaction, deferred, then told once."""
+@pytest.mark.parametrize("public", [False, True])
+def test_on_discord_past_its_budget_the_asker_is_told_once_and_privately(held, settings, tmp_path, public):
+    """The same flow behind Discord's endpoint: a signed interaction, deferred, then told once. A
+    private deferral is edited to the notice; a public one is deleted and the notice is an
+    ephemeral follow-up, so the channel sees neither the notice nor the late answer."""
     from discord_api_stub import DiscordAPIStub, serve_asgi
     from nacl.signing import SigningKey
     from starlette.applications import Starlette
@@ -199,14 +202,20 @@ def test_on_discord_past_its_budget_the_deferral_is_edited_once_to_a_polite_noti
         held.hold.set()
         try:
             with serve_asgi(Starlette(routes=[endpoint.route()])) as url:
-                payload = command("ask", question=COX)
+                payload = command("ask", question=COX, **({"public": True} if public else {}))
                 response = send(Env(url, api, key, held, bindings, discord_settings), payload)
-                assert response.json() == {"type": 5, "data": {"flags": 64}}
-                [edit] = api.wait_for(lambda r: r.is_edit and payload["token"] in r.path)
-                assert "took longer than" in edit.body["content"] and edit.problems == []
+                assert response.json() == {"type": 5, "data": {} if public else {"flags": 64}}
+                token = payload["token"]
+                [told] = api.wait_for(lambda r: (r.is_followup if public else r.is_edit) and r.token == token)
+                assert "took longer than" in told.body["content"] and told.problems == []
                 held.gate.set()
                 assert endpoint.delivery.wait_idle(60)
         finally:
             held.gate.set()
             endpoint.close()
-        assert len(api.edits(payload["token"])) == 1  # the late answer was dropped, not edited in
+        edits = api.edits(token)
+        if public:  # deleted, then told privately; the late answer was dropped, not edited in
+            assert told.ephemeral and edits == [] and api.channel_sees(token) == []
+            assert [r.method for r in api.requests if r.token == token] == ["DELETE", "POST"]
+        else:
+            assert edits == [told]  # the late answer was dropped, not edited in

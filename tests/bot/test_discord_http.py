@@ -32,7 +32,7 @@ from bot.discord_app import STORY_COMMAND, discord_routes, register_commands
 from bot.server import create_http_app
 from bot.settings import Settings
 from index.models import Hit
-from discord_api_stub import DiscordAPIStub, serve_asgi  # tests/bot is on sys.path under pytest
+from discord_api_stub import THINKING, DiscordAPIStub, serve_asgi  # tests/bot is on sys.path
 
 APP_ID = "1200000000000000001"
 STORY = "met-police-safer-schools-officers"
@@ -104,6 +104,8 @@ def _reset(request: pytest.FixtureRequest) -> Iterator[None]:
         env = request.getfixturevalue("env")
         env.desk.ask_override = None
         env.api.fail_edits.clear()
+        env.api.fail_deletes.clear()
+        env.api.fail_followups.clear()
 
 
 # --- Discord's side ------------------------------------------------------------------------------
@@ -296,10 +298,13 @@ def test_slow_answer_is_deferred_then_the_original_is_edited(env: Env):
     assert "authorization" not in edit.headers  # the interaction token is the credential
 
 
-def test_deferred_public_answer_is_deferred_publicly(env: Env):
+def test_deferred_public_answer_is_posted_publicly_once(env: Env):
     payload = command("ask", question="Who called the decision catastrophic?", public=True)
     message = edited(env, payload, send(env, payload, path=HASTY), ephemeral=False)
     assert "catastrophic" in message["embeds"][0]["description"]
+    assert hasty_delivery(env).wait_idle(60)
+    assert env.api.channel_sees(payload["token"]) == [message]  # edited once: no deletion, no follow-up
+    assert len(env.api.edits(payload["token"])) == 1 and env.api.followups(payload["token"]) == []
 
 
 def test_too_long_question_gets_a_polite_private_error(env: Env):
@@ -309,18 +314,26 @@ def test_too_long_question_gets_a_polite_private_error(env: Env):
     assert message["content"]
 
 
+def index_on_fire(question: str, story: str | None = None, k: int = 3) -> Answer:
+    """A desk whose search is broken: each question is a bug, shown with a ref."""
+    raise RuntimeError("index on fire")
+
+
+def logged_ref(message: dict, caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
+    """The log record, with its traceback, that the ref ``message`` shows points to."""
+    ref = message["content"].split("ref `")[1].split("`")[0]
+    [record] = [r for r in caplog.records if ref in r.getMessage()]
+    return record
+
+
 @pytest.mark.parametrize("path", [PATIENT, HASTY])
 def test_failing_search_shows_an_error_with_a_ref_that_is_logged(env: Env, path: str, caplog: pytest.LogCaptureFixture):
-    def broken(question: str, story: str | None = None, k: int = 3) -> Answer:
-        raise RuntimeError("index on fire")
-
-    env.desk.ask_override = broken
+    env.desk.ask_override = index_on_fire
     with caplog.at_level(logging.ERROR, logger="bot.discord_app"):
         message = interact(env, "ask", path=path, question="What did Matt Cox tell the Assembly?").message
     assert "went wrong" in message["content"] and "index on fire" not in message["content"]
-    ref = message["content"].split("ref `")[1].split("`")[0]
-    logged = [r for r in caplog.records if ref in r.getMessage()]
-    assert logged and logged[0].exc_info and "index on fire" in str(logged[0].exc_info[1])
+    logged = logged_ref(message, caplog)
+    assert logged.exc_info and "index on fire" in str(logged.exc_info[1])
 
 
 def test_undeliverable_edit_is_replaced_by_an_error_with_a_ref(env: Env):
@@ -357,6 +370,107 @@ def test_six_thousand_character_answer_fits_discord_limits(env: Env, path: str):
     assert len(message["embeds"]) == 3 and all(e["description"].endswith("…") for e in message["embeds"])
     assert 5000 < sum(rd.embed_size(e) for e in message["embeds"]) <= 6000
     assert [e["footer"]["text"][:3] for e in message["embeds"]] == ["¶1 ", "¶2 ", "¶3 "]
+
+
+# --- a public command's errors stay private ------------------------------------------------------
+# After a public deferral, Discord would show an edit of it to the whole channel. A refusal or a
+# failure deletes the deferral and reaches the asker as an ephemeral follow-up; the stand-in replays
+# Discord's rules (a follow-up to a deferral still "thinking" would edit it, publicly).
+
+
+def hasty_delivery(env: Env) -> Any:
+    """The delivery behind the always-deferring endpoint (to wait until it has posted everything)."""
+    mount = next(r for r in env.app.routes if getattr(r, "path", "") == "/hasty")
+    return mount.routes[0].endpoint.__self__.delivery
+
+
+def publicly_deferred(env: Env, payload: dict) -> str:
+    """Send ``payload`` to the always-deferring endpoint; check the deferral is public; its token."""
+    resp = send(env, payload, path=HASTY)
+    assert resp.status_code == 200 and resp.json() == {"type": 5, "data": {}}, resp.text
+    return payload["token"]
+
+
+def told_privately(env: Env, token: str) -> dict:
+    """The one ephemeral follow-up the asker got, once the public deferral was deleted, and that
+    nothing was left for the channel to see."""
+    [followup] = env.api.wait_for(lambda r: r.is_followup and r.token == token)
+    assert hasty_delivery(env).wait_idle(60)
+    calls = [r for r in env.api.requests if r.token == token]
+    assert [r.method for r in calls if not r.is_edit] == ["DELETE", "POST"]  # deleted first, then told
+    assert followup.status == 200 and followup.problems == []
+    assert followup.ephemeral and followup.body["flags"] == 64 and not followup.edits_deferral
+    assert env.api.channel_sees(token) == []
+    return followup.body
+
+
+def test_a_public_command_that_fails_leaves_nothing_in_the_channel(env: Env, caplog: pytest.LogCaptureFixture):
+    env.desk.ask_override = index_on_fire
+    with caplog.at_level(logging.ERROR):
+        token = publicly_deferred(env, command("ask", question="What did Matt Cox tell the Assembly?", public=True))
+        message = told_privately(env, token)
+    assert "went wrong" in message["content"] and "index on fire" not in message["content"]
+    assert "index on fire" in str(logged_ref(message, caplog).exc_info[1])
+    assert env.api.edits(token) == []  # the error never touched the public deferral
+
+
+@pytest.mark.parametrize("sub, options, refusal", [
+    ("ask", {"question": "Who said it?", "story": "nope", "public": True}, "There is no story"),
+    ("ask", {"question": "why " * 300, "public": True}, "1,000"),
+    ("use", {"story": STORY, "permissions": "0"}, "manage this channel"),  # /story use is always announced
+])
+def test_a_public_command_refused_after_its_deferral_is_told_to_the_asker_alone(env: Env, sub, options, refusal):
+    message = told_privately(env, publicly_deferred(env, command(sub, channel="2200000000000000999", **options)))
+    assert refusal in message["content"] and "ref" not in message["content"]
+    assert env.bindings.channel_story("discord:2200000000000000999") is None
+
+
+def test_a_public_answer_discord_refuses_is_replaced_by_a_private_error(env: Env):
+    env.api.fail_edits[:] = [500]
+    token = publicly_deferred(env, command("ask", question="What did Matt Cox tell the Assembly?", public=True))
+    message = told_privately(env, token)
+    assert "could not be delivered" in message["content"] and "ref `" in message["content"]
+    [refused] = env.api.edits(token)
+    assert refused.status == 500 and COX_WORDS in refused.body["embeds"][0]["description"]
+
+
+def test_a_rate_limited_deletion_is_retried(env: Env):
+    env.api.fail_deletes[:] = [429]
+    token = publicly_deferred(env, command("ask", question="Who said it?", story="nope", public=True))
+    [followup] = env.api.wait_for(lambda r: r.is_followup and r.token == token)
+    assert hasty_delivery(env).wait_idle(60)
+    assert [r.status for r in env.api.requests if r.is_delete and r.token == token] == [429, 204]
+    assert followup.ephemeral and env.api.channel_sees(token) == []
+
+
+def one_line_with_a_ref(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
+    """The single warning the endpoint logged: a ref, no traceback."""
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.name == "bot.discord_app" and "ref " in line.getMessage() and "\n" not in line.getMessage()
+    assert line.exc_info is None and line.exc_text is None and line.ref in line.getMessage()
+    return line
+
+
+def test_when_the_deletion_fails_no_follow_up_can_make_the_error_public(env: Env, caplog: pytest.LogCaptureFixture):
+    env.api.fail_deletes[:] = [500]
+    with caplog.at_level(logging.WARNING):
+        token = publicly_deferred(env, command("ask", question="Who said it?", story="nope", public=True))
+        env.api.wait_for(lambda r: r.is_delete and r.token == token)
+        assert hasty_delivery(env).wait_idle(60)
+    assert "HTTP 500" in one_line_with_a_ref(caplog).getMessage()
+    # A follow-up now would edit the public deferral: none is sent, and the channel sees no error.
+    assert env.api.followups(token) == [] and env.api.edits(token) == []
+    assert env.api.channel_sees(token) == [THINKING]
+
+
+def test_when_the_follow_up_fails_the_asker_is_logged_with_a_ref(env: Env, caplog: pytest.LogCaptureFixture):
+    env.api.fail_followups[:] = [500]
+    with caplog.at_level(logging.WARNING):
+        token = publicly_deferred(env, command("ask", question="Who said it?", story="nope", public=True))
+        [followup] = env.api.wait_for(lambda r: r.is_followup and r.token == token)
+        assert hasty_delivery(env).wait_idle(60)
+    assert followup.status == 500 and "HTTP 500" in one_line_with_a_ref(caplog).getMessage()
+    assert env.api.channel_sees(token) == []  # the deferral was deleted all the same
 
 
 # --- the other subcommands -----------------------------------------------------------------------
