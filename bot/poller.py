@@ -8,8 +8,9 @@ conditionally (ETag / If-Modified-Since), and an article is fetched only when it
 its stamp in the feed changed. Every fetch goes through :func:`index.fetch.fetch`.
 
 Answers keep flowing while it works: the shared model is locked per batch of 32 sentences
-(:meth:`index.embed.Embedder.encode`), so a question waits at most one batch, and the search state of the new generation is built
-on this thread right after the write, before a question needs it. Nothing a feed does can stop
+(:meth:`index.embed.Embedder.encode`), so a question waits at most one batch, and the search
+state of the new generation is built on this thread right after the write, before a question
+needs it. Nothing a feed does can stop
 the thread or the server: every error becomes the feed's failure, logged on one line.
 """
 
@@ -21,8 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from bot.follows import FollowedFeed, Follows, open_follows
 from bot.settings import Settings

@@ -4,8 +4,9 @@ The rows of :data:`bot.commands.COMMANDS` call these. Each returns the sentence 
 (privately), or raises ``ValueError`` whose message says why the link was refused (nothing is
 indexed then). The work is the same as on the command line: :func:`index.pages.add_page` through
 the safe fetcher, and :func:`bot.follows.follow_feed`. Adding embeds with the desk's model, which
-is locked per batch, so questions keep being answered meanwhile, then warms the desk's search state so the next question already sees the story. A feed followed here is polled
-by ``storydesk serve``'s poller on its next look (within :data:`bot.poller.TICK_S`).
+is locked per batch, so questions keep being answered meanwhile, then warms the desk's search
+state so the next question already sees the story. A feed followed here is polled by
+``storydesk serve``'s poller on its next look (within :data:`bot.poller.TICK_S`).
 """
 
 from __future__ import annotations
