@@ -188,12 +188,13 @@ def question_set(story_ids: list[str], n: int) -> list[tuple[str, str]]:
 
 
 def _fingerprint(paths: list[Path]) -> str:
-    """Changes when the story set or storydesk's index code changes: then the index is rebuilt."""
+    """Changes when the story set, storydesk's index code or its trained weights change: then the
+    index is rebuilt."""
     h = hashlib.sha256()
     for p in paths:
         h.update(str(p).encode())
-    for src in sorted((ROOT / "index").glob("*.py")):
-        h.update(src.read_bytes())
+    for src in sorted((ROOT / "index").rglob("*.py")) + sorted((ROOT / "index" / "weights").rglob("*.json")):
+        h.update(src.read_bytes())  # the code and the trained weights' cards (their sha256)
     return h.hexdigest()[:16]
 
 

@@ -74,7 +74,7 @@ def test_ask_json_is_exactly_one_object_of_the_documented_shape(capsys, index, l
     assert obj["story"] is None and obj["found"] is True and obj["message"] == ""
     assert len(obj["answers"]) == 3
     for a in obj["answers"]:
-        assert HIT_KEYS <= set(a)
+        assert set(a) >= HIT_KEYS
         assert a["story"] == STORY
         assert a["headline"] == "Headteacher slams Met Police decision to axe specialist school officers"
         assert isinstance(a["paragraph"], int) and 1 <= a["paragraph"] <= 25
@@ -176,15 +176,15 @@ def test_show_prints_numbered_cleaned_story_and_what_was_dropped(capsys, index):
     lines = out.splitlines()
     assert lines[0] == "Headteacher slams Met Police decision to axe specialist school officers"
     assert lines[1] == "By Kumail Jaffer, Local Democracy Reporter"
-    numbered = [l for l in lines if l.startswith("¶")]
-    assert [l.split(" ", 1)[0] for l in numbered] == [f"¶{n}" for n in range(1, 26)]
+    numbered = [line for line in lines if line.startswith("¶")]
+    assert [line.split(" ", 1)[0] for line in numbered] == [f"¶{n}" for n in range(1, 26)]
     assert numbered[0].startswith("¶1 The Metropolitan Police’s decision")
     dropped_at = lines.index("Dropped by cleaning (12 blocks):")
-    assert all(l.startswith("¶") is False for l in lines[dropped_at:])
+    assert all(line.startswith("¶") is False for line in lines[dropped_at:])
     dropped = lines[dropped_at + 1:]
     assert dropped[0] == "  - News"
     assert "  - Donate now with Pay Pal" in dropped and "  - No news is bad news" in dropped
-    assert not any("Donate" in l or "direct debit" in l for l in numbered)
+    assert not any("Donate" in line or "direct debit" in line for line in numbered)
 
 
 def test_show_unknown_story_is_exit_2(capsys, index):
@@ -209,7 +209,8 @@ Traders at Ridley Road market will pay no more rent for two years after the coun
 STORY_HTML = """<html><head><title>Ferry service to start in June</title>
 <meta name="author" content="Sam Ode"></head><body><nav><a href="/">Home</a> <a href="/news">News</a></nav>
 <article><h1>Ferry service to start in June</h1>
-<p>A temporary ferry will carry pedestrians across the Thames while Hammersmith Bridge is repaired, the council said.</p>
+<p>A temporary ferry will carry pedestrians across the Thames while Hammersmith Bridge is repaired,
+the council said.</p>
 <p>Tickets will cost £1.50 and boats will run every fifteen minutes at peak times.</p></article>
 <footer>© 2024 Example News</footer></body></html>"""
 

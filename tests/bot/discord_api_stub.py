@@ -203,7 +203,8 @@ class DiscordAPIStub:
         with self._changed:
             return [r for r in self.requests if r.is_followup and r.token == token]
 
-    def wait_for(self, predicate: Callable[[Recorded], bool], *, count: int = 1, timeout: float = 60.0) -> list[Recorded]:
+    def wait_for(self, predicate: Callable[[Recorded], bool], *, count: int = 1,
+                 timeout: float = 60.0) -> list[Recorded]:
         """The first ``count`` recorded requests matching ``predicate``, waiting up to ``timeout``.
 
         Raises ``AssertionError`` naming what did arrive when they don't come in time.

@@ -247,7 +247,7 @@ class SlackAPIStub:
             self.requests.clear()
             self.rate_limited.clear()
 
-    def __enter__(self) -> "SlackAPIStub":
+    def __enter__(self) -> SlackAPIStub:
         self._thread.start()
         return self
 

@@ -18,13 +18,13 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from slack_api_stub import SlackAPIStub
 from slack_sdk import WebClient
 
 from bot import render_slack as render
 from bot.bindings import Bindings
 from bot.commands import Notice, Request
 from bot.delivery import Delivery, Post, open_commands
-from slack_api_stub import SlackAPIStub
 
 COX = "What did Matt Cox tell the Assembly?"
 COX_WORDS = "This is about embedding the 371 school officers"

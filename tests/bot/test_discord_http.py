@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from discord_api_stub import THINKING, DiscordAPIStub, serve_asgi  # tests/bot is on sys.path
 from nacl.signing import SigningKey
 from starlette.routing import Mount
 
@@ -32,7 +33,6 @@ from bot.discord_app import STORY_COMMAND, discord_routes, register_commands
 from bot.server import create_http_app
 from bot.settings import Settings
 from index.models import Hit
-from discord_api_stub import THINKING, DiscordAPIStub, serve_asgi  # tests/bot is on sys.path
 
 APP_ID = "1200000000000000001"
 STORY = "met-police-safer-schools-officers"
@@ -122,7 +122,8 @@ def command(sub: str, channel: str = "2200000000000000001", permissions: str = "
         "guild_id": "3300000000000000001",
         "channel_id": channel,
         "channel": {"id": channel, "type": 0},
-        "member": {"user": {"id": "4400000000000000001", "username": "reporter"}, "permissions": permissions, "roles": []},
+        "member": {"user": {"id": "4400000000000000001", "username": "reporter"}, "permissions": permissions,
+                   "roles": []},
         "locale": "en-GB",
         "data": {
             "id": "5500000000000000001", "name": "story", "type": 1,
@@ -221,7 +222,8 @@ def test_bad_signature_or_timestamp_is_401_and_posts_nothing(env: Env, forgery: 
     elif forgery == "stale":  # correctly signed, but replayed more than 5 minutes later
         resp = send(env, body, path=HASTY, timestamp=str(now - 400))
     else:
-        resp = send(env, body, path=HASTY, timestamp=str(now + 400))  # margin: a loaded machine may take seconds to get here
+        # margin: a loaded machine may take seconds to get here
+        resp = send(env, body, path=HASTY, timestamp=str(now + 400))
     assert resp.status_code == 401
     # Barrier: a valid interaction sent afterwards is edited; by then a forged one would have been.
     sentinel = command("help")

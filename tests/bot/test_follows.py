@@ -94,7 +94,7 @@ def test_follow_list_and_remove_on_the_command_line(capsys, feeds, index, monkey
     assert main(["follow", "--index", str(index), "--list"]) == 0
     assert "No feeds followed" in capsys.readouterr().out
     assert main(["follow", "--index", str(index), url]) == 0
-    assert f"Following Gazette (2 articles now); storydesk serve checks it every 10 minutes" in capsys.readouterr().out
+    assert "Following Gazette (2 articles now); storydesk serve checks it every 10 minutes" in capsys.readouterr().out
     assert main(["follow", "--index", str(index), url]) == 0
     assert "Already following Gazette" in capsys.readouterr().out
     assert main(["follow", "--index", str(index), "--list"]) == 0

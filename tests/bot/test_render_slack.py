@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from slack_api_stub import block_texts, check_message
 
 from bot import render_slack as render
 from bot.answer import Answer
 from index.models import Hit, Quote, StoryInfo
-from slack_api_stub import block_texts, check_message
 
 STORY = "met-police-safer-schools-officers"
 HEADLINE = "Headteacher slams Met Police decision to axe specialist school officers"
@@ -22,7 +22,8 @@ def hit(paragraph: int = 9, excerpt: str = "Removing safer schools officers is c
     return Hit(**fields)
 
 
-def answer(*hits: Hit, question: str = "Who called the decision catastrophic?", found: bool = True, message: str = "") -> Answer:
+def answer(*hits: Hit, question: str = "Who called the decision catastrophic?", found: bool = True,
+           message: str = "") -> Answer:
     return Answer(question, None, found, message, tuple(hits))
 
 
@@ -80,7 +81,8 @@ def test_answer_shows_three_hits_then_more_and_share_buttons():
     [actions] = [b for b in message["blocks"] if b["type"] == "actions"]
     buttons = {e["action_id"]: e for e in actions["elements"]}
     assert buttons[render.MORE_ACTION]["text"]["text"] == "More (3)"
-    assert render.decode_request(buttons[render.SHARE_ACTION]["value"]) == ("Who called the decision catastrophic?", None)
+    shared = render.decode_request(buttons[render.SHARE_ACTION]["value"])
+    assert shared == ("Who called the decision catastrophic?", None)
     assert message["text"].startswith("Q: Who called the decision catastrophic?\n¶1")
     assert check_message(message) == []
 
@@ -188,7 +190,8 @@ def test_check_renders_each_verdict():
         words,
     )
     text = all_text(near)
-    assert "Close, but not word for word" in text and "*Jessica West*" in text and "¶9" in text and "Differences" in text
+    assert "Close, but not word for word" in text and "*Jessica West*" in text
+    assert "¶9" in text and "Differences" in text
     absent = render.render_check(QuoteCheck("absent", "<!channel> never said"), "<!channel> never said")
     assert "Not in the story" in all_text(absent) and "<!channel>" not in json.dumps(absent)
     assert "Verbatim" in all_text(render.render_check(QuoteCheck("verbatim", "x", STORY, 9, "x"), "x"))

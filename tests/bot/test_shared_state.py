@@ -25,8 +25,19 @@ import pytest
 from conftest import started_pg_server
 from slack_api_stub import BOT_USER_ID, SlackAPIStub, free_port, running
 from test_seen import race_for_one_key
-from test_slack_http import (BOT_TOKEN, CHANNEL, COX, COX_WORDS, REPORTER, SECRET, STORY, event_body, mention, send,
-                             slash)
+from test_slack_http import (
+    BOT_TOKEN,
+    CHANNEL,
+    COX,
+    COX_WORDS,
+    REPORTER,
+    SECRET,
+    STORY,
+    event_body,
+    mention,
+    send,
+    slash,
+)
 
 from bot.answer import Desk
 from bot.bindings import PgBindings

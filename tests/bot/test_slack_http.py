@@ -19,13 +19,13 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
+from slack_api_stub import BOT_USER_ID, TEAM_ID, SlackAPIStub, running, signed_headers
 from slack_bolt import BoltRequest
 
 from bot import render_slack as render
 from bot.bindings import Bindings
 from bot.server import create_http_app
 from bot.slack_app import build_surface
-from slack_api_stub import BOT_USER_ID, TEAM_ID, SlackAPIStub, running, signed_headers
 
 SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-0000-test-token-never-logged"
@@ -395,7 +395,8 @@ def test_a_retried_event_and_a_mention_twin_are_answered_once(base_url, slack, s
     ts = new_ts()
     body = event_body(mention(COX, ts=ts), "EvRETRY1")
     assert send(base_url, body, "application/json").status_code == 200
-    retry = send(base_url, body, "application/json", extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    retry = send(base_url, body, "application/json",
+                 extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     assert retry.status_code == 200
     # The same post as a message event (channels:history subscribed): a different event_id, same ts.
     twin = {"type": "message", "channel_type": "channel", "channel": CHANNEL, "user": REPORTER,
@@ -486,8 +487,9 @@ def test_socket_mode_requests_reach_the_same_listeners(flaky_desk, slack_setting
 
 
 def test_manifest_declares_what_the_app_listens_for():
-    import yaml  # a declared dependency (Markdown front matter)
     from pathlib import Path
+
+    import yaml  # a declared dependency (Markdown front matter)
 
     manifest = yaml.safe_load((Path(__file__).resolve().parents[2] / "slack" / "manifest.yml").read_text())
     [command] = manifest["features"]["slash_commands"]
@@ -495,7 +497,8 @@ def test_manifest_declares_what_the_app_listens_for():
     settings = manifest["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
     assert settings["interactivity"]["is_enabled"] is True
-    assert {"app_mentions:read", "chat:write", "commands", "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "chat:write", "commands", "im:history"} <= scopes
 
 
 # --------------------------------------------------------------------------- small parts
@@ -505,7 +508,7 @@ def test_tokens_are_redacted_from_log_records():
     from bot.slack_app import RedactSecrets
 
     record = logging.LogRecord("slack_bolt", logging.INFO, __file__, 1, "body: %s %s",
-                               (f"token=legacy123&text=hi", f"Bearer {BOT_TOKEN} xapp-1-A0-123"), None)
+                               ("token=legacy123&text=hi", f"Bearer {BOT_TOKEN} xapp-1-A0-123"), None)
     RedactSecrets().filter(record)
     message = record.getMessage()
     assert "legacy123" not in message and BOT_TOKEN not in message and "xapp-1" not in message

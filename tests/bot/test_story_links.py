@@ -44,8 +44,10 @@ def test_add_then_ask_then_add_again_unchanged_then_replaced(links, site):
     answer = links.desk.ask("Who is the zoo's head of primates?")
     assert answer.found and answer.hits[0].story == "orangutan" and answer.hits[0].url == url
     assert "Chris Yarwood" in answer.hits[0].excerpt
-    assert links.add(url) == "“Rare orangutan born at Chester Zoo” is already on the desk as `orangutan` (2 paragraphs), unchanged."
-    site.routes["/s/orangutan.html"] = Route(article("Rare orangutan born at Chester Zoo", [*ZOO, "She is doing well."]))
+    assert links.add(url) == ("“Rare orangutan born at Chester Zoo” is already on the desk as `orangutan` "
+                              "(2 paragraphs), unchanged.")
+    changed = article("Rare orangutan born at Chester Zoo", [*ZOO, "She is doing well."])
+    site.routes["/s/orangutan.html"] = Route(changed)
     assert links.add(url).startswith("Updated “Rare orangutan born at Chester Zoo” (`orangutan`, 3 paragraphs)")
 
 

@@ -87,7 +87,8 @@ def test_an_unreachable_database_is_one_clear_error():
     url = "postgresql://postgres@/storydesk?host=/nonexistent-socket-dir"
     done = _cli("stories", "--database", url)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.startswith("error: the database at postgresql://postgres@/storydesk") and "unavailable" in done.stderr
+    assert done.stderr.startswith("error: the database at postgresql://postgres@/storydesk")
+    assert "unavailable" in done.stderr
 
 
 # --- copying between backends ------------------------------------------------------------------

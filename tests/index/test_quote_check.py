@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from index.attribution import extract_quotes
 from index.models import Paragraph, Story
 from index.quote_check import check_quote, fold
-from index.attribution import extract_quotes
 
 SID = "s"
 STORY = Story(SID, "Headline", (

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from index.embed import MODEL_NAME, TUNED_NAME, ModelError, ModelInfo, WEIGHTS_FILE, Embedder, verify_weights
+from index.embed import MODEL_NAME, TUNED_NAME, WEIGHTS_FILE, Embedder, ModelError, ModelInfo, verify_weights
 from index.indexer import build_records, fingerprint, ingest
 from index.ingest import load_story
 from index.search import Searcher
