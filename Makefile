@@ -43,10 +43,12 @@ eval-heldout: $(STAMP)
 	$(BIN)/storydesk eval --shared $(SHARED) eval/heldout/questions-a.jsonl eval/heldout/questions-b.jsonl eval/heldout/quotes-a.jsonl eval/heldout/quotes-b.jsonl
 	$(BIN)/storydesk eval --shared $(SHARED) eval/heldout/questions-c.jsonl eval/heldout/questions-d.jsonl eval/heldout/questions-story.jsonl eval/heldout/quotes-c.jsonl eval/heldout/quotes-d.jsonl
 
-# The frozen test splits (eval/README.md): scored once per stop, never trained or tuned on.
+# The frozen test splits (eval/README.md): scored once per stop, never trained or tuned on; then
+# the plain pipeline on the same questions (evaluation/plain_eval.py), the yardstick beside them.
 eval-test: $(STAMP)
 	$(BIN)/storydesk eval --shared $(SHARED) eval/reader/test/questions-story.jsonl eval/reader/test/questions-w1.jsonl eval/reader/test/questions-w2.jsonl eval/reader/test/questions-w3.jsonl eval/reader/test/questions-w4.jsonl
 	$(BIN)/python -m evaluation.attribution_eval --gold eval/quotes/test/quotes-u1.jsonl eval/quotes/test/quotes-u2.jsonl
+	$(BIN)/python -m evaluation.plain_eval --corpus stories $(SHARED)/corpus eval/reader/test/questions-story.jsonl eval/reader/test/questions-w1.jsonl eval/reader/test/questions-w2.jsonl eval/reader/test/questions-w3.jsonl eval/reader/test/questions-w4.jsonl
 
 # The fine-tuned bi-encoder (index/weights/biencoder/), then the reader (index/weights/reader/),
 # which learns on the new model's shortlists; from eval/reader/train and dev, seeded, one thread,
