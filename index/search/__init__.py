@@ -43,13 +43,15 @@ class Searcher:
         self.embedder = embedder
         self._reader = reader
         self._state: SearchState | None = None
-        self._lock = threading.Lock()
+        # Two locks: a question that arrives while the reader first loads still gets a fresh state.
+        self._state_lock = threading.Lock()
+        self._reader_lock = threading.Lock()
 
     @property
     def reader(self) -> Reader:
         """The trained reader, loaded (and checksum-verified) on first use."""
         if self._reader is None:
-            with self._lock:
+            with self._reader_lock:
                 if self._reader is None:
                     self._reader = Reader.load(word_embeddings=self.embedder.word_embeddings())
         return self._reader
@@ -61,17 +63,17 @@ class Searcher:
         if state is None or state.snap.generation != generation:
             # While another thread builds the new generation (the feed poller warming it after a
             # write), a question answers from the generation it has instead of waiting.
-            if state is not None and not self._lock.acquire(blocking=False):
+            if state is not None and not self._state_lock.acquire(blocking=False):
                 return state
             if state is None:
-                self._lock.acquire()
+                self._state_lock.acquire()
             try:
                 state = self._state
                 if state is None or state.snap.generation != generation:
                     state = build_state(self.store.snapshot())
                     self._state = state
             finally:
-                self._lock.release()
+                self._state_lock.release()
         return state
 
     def stories(self) -> dict[str, Story]:

@@ -197,7 +197,7 @@ def test_questions_answer_from_the_current_state_while_a_new_one_is_built(index,
     before = searcher.state()
     store = Store.open(index)
     store.write([], remove=[], model=store.model_info())
-    with searcher._lock:  # another thread is building the new generation's state
+    with searcher._state_lock:  # another thread is building the new generation's state
         assert searcher.state() is before  # answered from what it has, without waiting
     assert searcher.state() is not before  # the next question picks up the new generation
     assert Desk(searcher).ask("Who called the decision catastrophic?").found
