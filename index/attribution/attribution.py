@@ -60,6 +60,13 @@ _LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed
 CONTEXT = True
 # '- Blackburn boss Mark Hughes: "..."': the subject before a colon (train 0.834 -> 0.864).
 COLON = True
+# A pronoun's antecedent is the previous sentence's subject when compatible, before a mention of
+# known gender in that sentence.
+SUBJECT_FIRST = True
+MENTIONS_LAST = True
+MENTION_WINDOW = 8
+# Parse the story's first sentence: the lede names who the story is about.
+LEDE = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -277,9 +284,16 @@ class Reader:
         # a person known to have the pronoun's gender beats one of unknown gender nearby.
         history: list[tuple[int, Entity]] = []
         for dist, s in enumerate(reversed(self.done[-8:]), start=1):
-            for e in (s.subject, *s.speakers[::-1], *s.subjects, *s.mentions):
+            for e in (s.subject, *s.speakers[::-1], *s.subjects):
                 if e is not None:
                     history.append((dist, e))
+            if not MENTIONS_LAST:
+                history.extend((dist, e) for e in s.mentions)
+        if MENTIONS_LAST:
+            # A name met only as an object ("a win over Bath") comes after every subject and
+            # speaker of the sentences before.
+            for dist, s in enumerate(reversed(self.done[-MENTION_WINDOW:]), start=1):
+                history.extend((dist + 50, e) for e in s.mentions)
         history.extend((99, e) for e in reversed(self.registry.recent))
         if want in ("m", "f"):
             prev = self.done[-1] if self.done else None
@@ -289,7 +303,12 @@ class Reader:
                   or e.kind == "unnamed" and e.gender == want]
             if not ok:
                 return None
-            # Within the nearest sentence that has a candidate, one known to have the gender wins.
+            # The nearest sentence's subject, when it may have the gender, is the antecedent
+            # (centering: "Vickery spoke with David Barnes. '...,' he said" is Vickery);
+            # otherwise, within that sentence, one known to have the gender wins.
+            near = self.done[-ok[0][0]] if ok[0][0] <= min(len(self.done), 8) else None
+            if SUBJECT_FIRST and near is not None and near.subject is ok[0][1]:
+                return ok[0][1]
             known = [e for d, e in ok if e.gender == want and d == ok[0][0]]
             pick = known[0] if known else ok[0][1]
             return pick  # its gender is not learned from here: one wrong guess would cascade
@@ -814,6 +833,8 @@ def to_parse(sents: list[Sent]) -> list[Sent]:
     """The sentences worth parsing: those with a quote mark or a speech verb, and the sentence
     before each (where "he" in '"...," he said' usually finds its antecedent)."""
     keep = [needs_parse(s) for s in sents]
+    if LEDE and keep:
+        keep[0] = True
     if CONTEXT:
         for i in range(len(sents) - 1):
             if keep[i + 1] or sents[i + 1].quote_only:

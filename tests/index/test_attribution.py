@@ -638,3 +638,17 @@ def test_the_query_path_never_imports_spacy() -> None:
             "print('spacy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_he_is_the_previous_sentences_subject_not_a_name_in_its_object() -> None:
+    # From the archive (vickery-upbeat-about-arm-injury): the lede names the subject; "he" is
+    # the one who spoke, not the player he spoke with nor the club of a match report.
+    qs = direct(
+        "England prop Phil Vickery is staying positive despite a broken arm.",
+        "The 28-year-old fractured the radius in his right forearm during Gloucester's 17-16 win "
+        "over Bath on Saturday. He said: \"This isn't an injury that will stop me from working.\"",
+        "After the game, Vickery spoke with Bath prop David Barnes, who also broke his arm. "
+        "\"I had a chat with David Barnes and it looks like a similar injury to him,\" he said.",
+    )
+    assert who(qs, "stop me from working") == "Phil Vickery"
+    assert who(qs, "I had a chat") == "Phil Vickery"
