@@ -67,6 +67,8 @@ MENTIONS_LAST = True
 MENTION_WINDOW = 8
 # Parse the story's first sentence: the lede names who the story is about.
 LEDE = True
+# A quote's speech verb beats a speaker carried into its first part.
+CHAIN_VERB_FIRST = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -171,6 +173,7 @@ class Reader:
         self.said: dict[int, Said] = {}  # id(segment) -> speaker
         self.dropped: set[int] = set()
         self.carry: dict[int, Said] = {}
+        self.carried: set[int] = set()  # segments whose speaker was carried, not named by a verb
         self.indirect: list[tuple[Sent, str, Said]] = []
         self.last: Said | None = None
         self.done: list[Sent] = []
@@ -604,6 +607,7 @@ class Reader:
                 carried = self._carry()
                 if carried is not None and sent.quote_only:
                     self.said[id(seg)] = carried
+                    self.carried.add(id(seg))
                     sent.speakers.append(carried.entity) if carried.entity else None
                 else:
                     self.dropped.add(id(seg))
@@ -644,6 +648,7 @@ class Reader:
                 narrative_before = re.search(r"[A-Za-z]", before)
                 if carried is not None and not narrative_before and len(words) > 3:
                     self.said[id(seg)] = carried
+                    self.carried.add(id(seg))
                 else:
                     self.dropped.add(id(seg))
                 continue
@@ -755,8 +760,12 @@ class Reader:
         for chain in chains(self.segs):
             if id(chain[0]) in self.dropped:
                 continue
-            said = next((self.said[id(s)] for s in chain if id(s) in self.said
-                         and self.said[id(s)].entity is not None), None)
+            # A speech verb anywhere in the quote ('"... house. "Some exhibitors ...," said Mr
+            # Joseph') names its speaker; a speaker carried from before only fills in.
+            named = [s for s in chain if id(s) in self.said and self.said[id(s)].entity is not None]
+            if CHAIN_VERB_FIRST:
+                named.sort(key=lambda s: id(s) in self.carried)
+            said = self.said[id(named[0])] if named else None
             if said is None or said.entity is None:
                 continue
             ent = said.entity

@@ -652,3 +652,15 @@ def test_he_is_the_previous_sentences_subject_not_a_name_in_its_object() -> None
     )
     assert who(qs, "stop me from working") == "Phil Vickery"
     assert who(qs, "I had a chat") == "Phil Vickery"
+
+
+def test_a_quote_run_closed_by_said_x_is_x_not_the_speaker_before() -> None:
+    # doors-open-at-biggest-gadget-fair: the archive merges paragraphs, so a quote run opens a
+    # sentence with no verb and its speech verb comes in the run's last sentence.
+    qs = direct(
+        "Consumer electronics had a phenomenal year, according to figures released by the CEA.",
+        '"This year we will really begin to see that come to life in what we call place '
+        'shifting. "Some exhibitors will be showcasing how you can take that content anywhere," '
+        "said Mr Joseph.",
+    )
+    assert who(qs, "This year we will") == "Joseph"
