@@ -34,6 +34,7 @@ from index.attribution.data import (
     NEVER_SPEAK,
     ORG_HEADS,
     OUTLET_WORDS,
+    PERCEPTION_LEMMAS,
     PERSON_HEADS,
     PROXY_LABELS,
     PROXY_NOUNS,
@@ -69,6 +70,8 @@ MENTION_WINDOW = 8
 LEDE = True
 # A quote's speech verb beats a speaker carried into its first part.
 CHAIN_VERB_FIRST = True
+# The subject of a participle is the raised subject or the perceived object of the verb above.
+RAISING = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -534,25 +537,36 @@ class Reader:
             to = next(c for c in verb.children if c.lower_ == "to")
             return next((c for c in to.children if c.dep_ == "pobj"), None)
         v: Token | None = verb
+        below: Token | None = None  # the verb climbed from
         for _ in range(3):
             if v is None:
                 return None
+            if RAISING and below is not None and below.tag_ == "VBG" and \
+                    v.lower_ in PERCEPTION_LEMMAS:
+                obj = next((c for c in v.children if c.dep_ in ("dobj", "dative")
+                            and c.i < below.i and not self._in_quote(sent, c)), None)
+                if obj is not None:
+                    return obj  # "The documentary showed Mr Nattrass ... telling the meeting"
             subj = next((c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")
                          and not self._in_quote(sent, c)), None)
             if subj is not None:
+                if subj.dep_ == "nsubjpass" and RAISING and below is not None:
+                    return subj  # "Mr X was heard saying", "she was quoted as saying"
                 if subj.dep_ == "nsubjpass" and lemma_of(v) != "quote":
                     return None  # "is said to", "were told": nobody named speaks
                 if subj.lower_ in ("who", "that", "which") and v.dep_ == "relcl":
                     return v.head
                 return subj
-            if any(c.dep_ == "auxpass" for c in v.children):
+            if any(c.dep_ == "auxpass" for c in v.children) and (below is None or not RAISING):
                 return None
             before = v.doc[v.i - 1] if v.i > 0 else None
             if v.dep_ == "conj" and before is not None and pos_of(before) == "PROPN" and \
                     not self._in_quote(sent, before):
                 return before  # "... at Twickenham and Kirwan says": a name the parse misplaced
             if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head.i != v.i:
-                v = v.head
+                below, v = v, v.head
+                if RAISING and v.dep_ == "prep" and v.tag_ == "IN" and v.head.i != v.i:
+                    v = v.head  # "was quoted as| saying"
                 continue
             if v.dep_ in ("relcl", "acl") and pos_of(v.head) in ("NOUN", "PROPN"):
                 return v.head  # "exporters who stated ...", "with some analysts saying ..."

@@ -93,6 +93,12 @@ SPEECH_FORMS: frozenset[str] = frozenset(f for forms, _ in SPEECH_VERBS.values()
 REPORTING_LEMMAS: frozenset[str] = frozenset(k for k, (_, rep) in SPEECH_VERBS.items() if rep)
 # Verbs whose reported content is an infinitive: "X urged Y to ...", "X pledged to ...".
 INFINITIVE_LEMMAS: frozenset[str] = _words("urge call ask tell pledge promise vow warn demand agree")
+# Verbs whose object is the subject of the participle after it ("the film showed Mr X telling
+# the meeting", "cameras caught him saying"): any other verb's participle is its subject's
+# ("he criticised the plan, saying ...").
+PERCEPTION_LEMMAS: frozenset[str] = _words(
+    "show showed shows showing shown see saw seen sees seeing hear heard hears hearing catch "
+    "caught film filmed record recorded capture captured depict depicted depicts picture pictured")
 
 # --- who can speak --------------------------------------------------------------------------
 # spaCy entity label: the kind of speaker it names (places, works, dates never speak).

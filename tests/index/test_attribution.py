@@ -664,3 +664,18 @@ def test_a_quote_run_closed_by_said_x_is_x_not_the_speaker_before() -> None:
         "said Mr Joseph.",
     )
     assert who(qs, "This year we will") == "Joseph"
+
+
+def test_participle_speakers_raised_subject_and_perceived_object() -> None:
+    # ukip-mep-attacked-german-empire: the film is not the speaker, the man it showed is.
+    qs = direct(
+        "UKIP deputy leader Mike Nattrass spoke at a meeting in Hartlepool.",
+        'The documentary showed Mr Nattrass, apparently talking about the EU, telling the '
+        'meeting: "The Germans are the big losers here but they do not care."',
+        'Later, Robert Kilroy-Silk was heard saying he was tired of "defending some of these '
+        'right-wing fascist nutters every single day".',
+        'Jane Smith was quoted in the Times as saying: "We will not give up on this plan."',
+    )
+    assert who(qs, "big losers") == "Mike Nattrass"
+    assert who(qs, "fascist nutters") == "Robert Kilroy-Silk"
+    assert who(qs, "give up") == "Jane Smith"
