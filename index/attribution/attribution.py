@@ -72,6 +72,10 @@ LEDE = True
 CHAIN_VERB_FIRST = True
 # The subject of a participle is the raised subject or the perceived object of the verb above.
 RAISING = True
+# A name after a person's role noun is a person, whatever the recogniser's label.
+ROLE_NOUN_PERSON = True
+# A pronoun never resolves to a person named in the quote it introduces.
+QUOTE_NAMES_OTHERS = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -181,6 +185,7 @@ class Reader:
         self.last: Said | None = None
         self.done: list[Sent] = []
         self.pending: list[Said] = []
+        self.quoted_names: set[str] = set()  # capitalised words of the sentence's quotes
 
     # -- offsets and spans
 
@@ -210,7 +215,7 @@ class Reader:
         """Link the sentence's named speakers; note which are subjects (pronouns prefer them)."""
         assert sent.doc is not None
         for ent in sent.doc.ents:
-            kind = SPEAKER_LABELS.get(ent.label_)
+            kind = _kind_of(ent)
             if kind is None or self._in_quote(sent, ent[0]) or self._outlet(ent):
                 continue
             e = self.registry.link(self._full_name(ent), kind, _before(ent))
@@ -305,8 +310,8 @@ class Reader:
             prev = self.done[-1] if self.done else None
             if prev is not None and prev.proxy is not None and prev.proxy[1] in (want, None):
                 return prev.proxy[0]  # "The X spokeswoman said ... she added": X speaking
-            ok = [(d, e) for d, e in history if e.kind == "person" and e.gender in (want, None)
-                  or e.kind == "unnamed" and e.gender == want]
+            ok = [(d, e) for d, e in history if (e.kind == "person" and e.gender in (want, None)
+                  or e.kind == "unnamed" and e.gender == want) and not self._named_in_quote(e)]
             if not ok:
                 return None
             # The nearest sentence's subject, when it may have the gender, is the antecedent
@@ -324,6 +329,12 @@ class Reader:
             if want == "they" and e.kind in ("organisation", "group", "unnamed"):
                 return e
         return None
+
+    def _named_in_quote(self, e: Entity) -> bool:
+        """Is this person named in the sentence's own quote? ("I've had a quiet word with Olof,"
+        he told ...: people do not speak of themselves by name, so "he" is someone else.)"""
+        return QUOTE_NAMES_OTHERS and any(t in self.quoted_names for t in e.tokens
+                                          if t not in HONORIFICS)
 
     def _description(self, head: Token, text: str) -> Entity | None:
         """ "the minister" / "the firm": the nearest compatible speaker already introduced."""
@@ -376,8 +387,9 @@ class Reader:
         if low in _PRONOUNS and pos_of(tok) == "PRON":
             return Said(self._pronoun(low, sent))
         span = spans.get(tok.i)
-        if span is not None and span.label_ in SPEAKER_LABELS and not is_outlet(span.text):
-            ent = self.registry.link(self._full_name(span), SPEAKER_LABELS[span.label_], _before(span))
+        kind = _kind_of(span) if span is not None else None
+        if span is not None and kind is not None and not is_outlet(span.text):
+            ent = self.registry.link(self._full_name(span), kind, _before(span))
             return Said(ent, self._role(tok, span, sent))
         if span is not None and span.text in SPEAKING_PLACES or \
                 self._proper_text(tok, sent) in SPEAKING_PLACES:
@@ -635,6 +647,8 @@ class Reader:
                          and not self._in_quote(sent, c)), None)
             if subj is not None and root not in verbs and pos_of(subj) in ("PROPN", "PRON"):
                 sent.subject = self._speaker_of(subj, sent, spans).entity
+        self.quoted_names = {w for seg in sent.segs for w in re.findall(
+            r"[A-Z][\w'’-]+", self.texts[sent.para][seg.start:seg.end])}
         resolved: dict[int, Said] = {}
         for v in verbs:
             said = self._said(v, sent, spans)
@@ -838,6 +852,16 @@ def _reported(verb: Token) -> bool:
             return True
         t = t.head
     return False
+
+
+def _kind_of(ent: Span) -> str | None:
+    """The kind of speaker a name is: its label's (``data.SPEAKER_LABELS``), but a person
+    whatever the label when a person's role noun stands before it ("captain Fabien Pelous")."""
+    if ROLE_NOUN_PERSON and ent.root.tag_ == "NNP" and any(
+            t.i < ent.start and t.dep_ in ("compound", "amod", "nmod") and t.tag_ == "NN"
+            and t.lower_ in PERSON_HEADS for t in ent.root.lefts):
+        return "person"
+    return SPEAKER_LABELS.get(ent.label_)
 
 
 def _before(ent: Span) -> list[str]:

@@ -679,3 +679,19 @@ def test_participle_speakers_raised_subject_and_perceived_object() -> None:
     assert who(qs, "big losers") == "Mike Nattrass"
     assert who(qs, "fascist nutters") == "Robert Kilroy-Silk"
     assert who(qs, "give up") == "Jane Smith"
+
+
+def test_a_role_noun_makes_a_person_and_he_is_never_a_name_in_his_own_quote() -> None:
+    # france-v-wales-sat: the recogniser labels "Fabien Pelous" an organisation; "captain" says
+    # he is a person. o-leary-agrees-new-villa-contract: "a quiet word with Olof" is not Olof.
+    qs = direct(
+        "Under-pressure coach Bernard Laporte has made four changes. France have been criticised "
+        "for the absence of traditional flair as they have ground their way to victory so far "
+        "this year but captain Fabien Pelous sees hope on the horizon. "
+        '"I get the impression we are getting better," he said.',
+        "Meanwhile, O'Leary has rapped skipper Olof Mellberg for his comments before the derby.",
+        "Mellberg spoke of his dislike of Villa's rivals ahead of the match. \"I've had more than "
+        'a quiet word with Olof. It has been said within the whole group," he told the website.',
+    )
+    assert who(qs, "getting better") == "Fabien Pelous"
+    assert who(qs, "quiet word") != "Olof Mellberg"
