@@ -31,6 +31,7 @@ from index.attribution.data import (
     HONORIFICS,
     INFINITIVE_LEMMAS,
     KEEP_TITLES,
+    NAME_PARTICLES,
     NEVER_SPEAK,
     ORG_HEADS,
     OUTLET_WORDS,
@@ -76,6 +77,8 @@ RAISING = True
 ROLE_NOUN_PERSON = True
 # A pronoun never resolves to a person named in the quote it introduces.
 QUOTE_NAMES_OTHERS = True
+# A person's name is the capitalised tail of the recogniser's span.
+NAME_TAIL = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -251,6 +254,12 @@ class Reader:
         """The entity's text with a title of nobility before it ("Sir Ian Blair", "Lord X of Y")."""
         doc = ent.doc
         start, end = ent.start, ent.end
+        if NAME_TAIL and ent.label_ == "PERSON" and end - start > 2:
+            # "Gloucester director of rugby Nigel Melville", "Tories Ken Clarke": the recogniser
+            # took the role or a group in; the name is what follows the last such word.
+            for t in doc[start:end - 2]:
+                if t.is_lower and t.is_alpha and t.lower_ not in NAME_PARTICLES or t.tag_ == "NNPS":
+                    start = t.i + 1
         if start > 0 and doc[start - 1].text in KEEP_TITLES:
             start -= 1
         if doc[start].text in KEEP_TITLES and end + 1 < len(doc) and doc[end].lower_ == "of" \

@@ -159,6 +159,9 @@ FEMALE_NAMES: frozenset[str] = _words(
     "hillary serena venus kelly paula tessa britney kylie madonna oprah hazel estelle patricia "
     "ruth tanni denise jo kelly") - {"kelly"}
 
+# Lower-case words inside a name ("Ruud van Nistelrooy"): not the end of a role before it.
+NAME_PARTICLES: frozenset[str] = _words("de da di del della der den van von le la du dos das bin al "
+                                        "el ben ter")
 # Capitalised words that stand before a surname without being a first name.
 NOT_FIRST_NAMES: frozenset[str] = _words(
     "the a an but and so yet if when while as at in on for from by with after before since "

@@ -695,3 +695,12 @@ def test_a_role_noun_makes_a_person_and_he_is_never_a_name_in_his_own_quote() ->
     )
     assert who(qs, "getting better") == "Fabien Pelous"
     assert who(qs, "quiet word") != "Olof Mellberg"
+
+
+def test_a_persons_name_is_the_tail_of_a_span_that_took_in_a_group() -> None:
+    # mps-tout-lords-replacement-plan: the recogniser's span is "Tories Ken Clarke".
+    qs = direct(
+        "The all-party group includes Tories Ken Clarke and Sir George Young.",
+        'Mr Clarke said the issue "went to the heart of reforming the political system".',
+    )
+    assert who(qs, "went to the heart") == "Ken Clarke"
