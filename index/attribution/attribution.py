@@ -39,6 +39,7 @@ from index.attribution.data import (
     PERSON_HEADS,
     PROXY_LABELS,
     PROXY_NOUNS,
+    RELATIONAL_HEADS,
     REPORTING_LEMMAS,
     SPEAKER_LABELS,
     SPEAKING_PLACES,
@@ -79,6 +80,8 @@ ROLE_NOUN_PERSON = True
 QUOTE_NAMES_OTHERS = True
 # A person's name is the capitalised tail of the recogniser's span.
 NAME_TAIL = True
+# "Director of rugby Nigel Melville": a title's "of" phrase ending in a name is the speaker.
+TITLE_OF = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -426,6 +429,9 @@ class Reader:
                     if part and len(part.split()) <= 5 and part not in ent.descriptions:
                         ent.descriptions.append(part)  # "fellow distance runner"
                 return Said(ent, _clean_role(role))
+        titled = self._title_of(tok, sent, spans)
+        if titled is not None:
+            return titled
         if pos_of(tok) == "PROPN":
             name = self._proper_text(tok, sent)
             words = name.split()
@@ -474,6 +480,25 @@ class Reader:
         if det in ("a", "an") and lemma in PERSON_HEADS:
             self.pending.append(said)  # "a headteacher has warned" ... named in the next sentence
         return said
+
+    def _title_of(self, tok: Token, sent: Sent, spans: dict[int, Span]) -> Said | None:
+        """ "Director of rugby Nigel Melville", "Chairman of the committee Peter Ainsworth": a
+        title whose "of" phrase ends in a person's name is that person (a relational noun,
+        "the father of Damilola Taylor", is someone else)."""
+        lemma = lemma_of(tok)
+        if not TITLE_OF or lemma not in PERSON_HEADS or lemma in RELATIONAL_HEADS:
+            return None
+        for prep in tok.children:
+            if prep.dep_ != "prep" or prep.lower_ != "of":
+                continue
+            last = prep.right_edge
+            cs = spans.get(last.i)
+            if cs is not None and cs.label_ == "PERSON" and cs.end - 1 == last.i and \
+                    cs.start > prep.i + 1:
+                ent = self.registry.link(self._full_name(cs), "person")
+                role = self._text(sent, tok.left_edge, tok.doc[cs.start - 1])
+                return Said(ent, _clean_role(role))
+        return None
 
     def _proxy(self, tok: Token, sent: Sent, spans: dict[int, Span], text: str) -> Said:
         """ "a spokesman for X", "a Tesco spokesman": X speaks, the noun is the role."""

@@ -201,6 +201,12 @@ PERSON_HEADS: frozenset[str] = _words(
     "chairperson envoy ambassador diplomat adviser advisor aide producer director presenter "
     "host comedian musician rapper guitarist drummer frontman veteran candidate leader "
     "victim witness resident spokesperson former")
+# Person nouns that relate their "of" phrase to someone else ("the father of X", "a friend of
+# X"): not titles, so X is not the speaker ("director of rugby X" is X).
+RELATIONAL_HEADS: frozenset[str] = _words(
+    "father mother son daughter wife husband brother sister friend lawyer solicitor barrister "
+    "spokesman spokeswoman spokesperson aide adviser advisor victim witness family relative "
+    "colleague partner fan agent biographer widow parent")
 # Documents that speak for the body that wrote them ("the report said"): the last organisation.
 DOCUMENT_HEADS: frozenset[str] = _words("report statement letter study survey document "
                                            "paper website filing")
