@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 _SPEECH_WORD = re.compile(r"\b(?:{})\b".format("|".join(sorted(SPEECH_FORMS, key=len, reverse=True))),
                           re.IGNORECASE)
+_BACKSHIFT = re.compile(r"\b(?:would|could|should|might|must)\b")
 _LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed|named|called)"
                            r"\s*[\"“]?$", re.IGNORECASE)
 
@@ -82,6 +83,8 @@ QUOTE_NAMES_OTHERS = True
 NAME_TAIL = True
 # "Director of rugby Nigel Melville": a title's "of" phrase ending in a name is the speaker.
 TITLE_OF = True
+# A backshifted sentence after an indirect quote goes on reporting its speaker.
+REPORTED_RUN = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -634,8 +637,29 @@ class Reader:
 
     def read(self) -> None:
         for sent in self.sents:
+            before = len(self.indirect)
             self._read(sent)
+            if len(self.indirect) == before and REPORTED_RUN:
+                self._reported_run(sent)
             self.done.append(sent)
+
+    def _reported_run(self, sent: Sent) -> None:
+        """ "The report said ... . Financing would be too little.": a sentence with no speech
+        verb and no quote, right after an indirect quote in the same paragraph, whose verb is
+        backshifted to a modal ("would", "could", "should") goes on reporting the same speaker."""
+        if not self.indirect or not self.done or sent.segs or _SPEECH_WORD.search(sent.mtext):
+            return
+        prev_sent, _, said = self.indirect[-1]
+        if prev_sent is not self.done[-1] or prev_sent.para != sent.para:
+            return
+        root = next((t for t in sent.doc if t.dep_ == "ROOT"), None) if sent.doc else None
+        if root is None or not any(c.dep_ == "aux" and _BACKSHIFT.fullmatch(c.lower_)
+                                   for c in root.children):
+            return  # the main verb's own modal, not one in a clause inside the sentence
+        if any(c.dep_ == "nsubj" and c.lower_ in ("i", "we", "you", "it") for c in root.children):
+            return  # "it would seem": the writer's voice
+        text = self.texts[sent.para][sent.start:sent.end].strip().rstrip(".")
+        self.indirect.append((sent, text, said))
 
     def _carry(self) -> Said | None:
         prev = self.done[-1] if self.done else None
@@ -914,6 +938,12 @@ def to_parse(sents: list[Sent]) -> list[Sent]:
     """The sentences worth parsing: those with a quote mark or a speech verb, and the sentence
     before each (where "he" in '"...," he said' usually finds its antecedent)."""
     keep = [needs_parse(s) for s in sents]
+    if REPORTED_RUN:
+        # A backshifted sentence after a speech verb in its paragraph may go on reporting it.
+        for i in range(1, len(sents)):
+            if keep[i - 1] and sents[i].para == sents[i - 1].para and not sents[i].segs and \
+                    _BACKSHIFT.search(sents[i].mtext):
+                keep[i] = True
     if LEDE and keep:
         keep[0] = True
     if CONTEXT:

@@ -715,3 +715,15 @@ def test_a_title_whose_of_phrase_ends_in_a_name_is_that_person_a_relation_is_not
     )
     assert who(qs, "broken his radius") == "Nigel Melville"
     assert who(qs, "never stop asking") != "Damilola Taylor"
+
+
+def test_a_backshifted_sentence_goes_on_reporting_the_speaker_before_it() -> None:
+    # bid-to-cut-court-witness-stress (train): the modal main verb carries the report on.
+    qs = extract_quotes(story(
+        "Lord Falconer said the plans would protect vulnerable witnesses. Other witnesses could "
+        "be intimidated by sitting alongside defendants outside courts. The minister visited "
+        "Leeds on Monday."))
+    indirect = {q.text: q.speaker for q in qs if q.kind == "indirect"}
+    assert indirect.get("Other witnesses could be intimidated by sitting alongside defendants "
+                        "outside courts") == "Lord Falconer"
+    assert not any("visited Leeds" in t for t in indirect)
