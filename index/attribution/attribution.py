@@ -85,6 +85,8 @@ NAME_TAIL = True
 TITLE_OF = True
 # A backshifted sentence after an indirect quote goes on reporting its speaker.
 REPORTED_RUN = True
+# "The former commissioner told ...": "former" is part of a role, not a new person.
+FORMER_IS_ROLE = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -377,7 +379,8 @@ class Reader:
                 if e.kind == "organisation":
                     return e
             return None
-        if lemma in PERSON_HEADS and not (words & {"former", "another", "other"}):
+        if lemma in PERSON_HEADS and not (words & ({"another", "other"} if FORMER_IS_ROLE
+                                                   else {"former", "another", "other"})):
             for s in reversed(self.done[-3:]):
                 for cand in (*reversed(s.speakers), s.subject):
                     if cand is not None and cand.kind == "person":
