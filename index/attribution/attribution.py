@@ -45,6 +45,7 @@ from index.attribution.data import (
     SPEAKING_PLACES,
     SPEECH_FORMS,
     SPEECH_VERBS,
+    TITLE_MODIFIERS,
 )
 from index.attribution.entities import Entity, Registry, clean_name, gender_of, is_outlet
 from index.attribution.marks import PLACEHOLDER, Masked, Segment, chains, find_segments, masked
@@ -87,6 +88,8 @@ TITLE_OF = True
 REPORTED_RUN = True
 # "The former commissioner told ...": "former" is part of a role, not a new person.
 FORMER_IS_ROLE = True
+# "the foreign secretary" finds "Foreign Secretary Jack Straw" in the story's text.
+TITLE_IN_TEXT = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -374,6 +377,9 @@ class Reader:
                     best = (score, rank, e)
             if best is not None:
                 return best[2]
+            titled = self._titled_in_text(text) if TITLE_IN_TEXT else None
+            if titled is not None:
+                return titled
         if org:
             for e in reversed(self.registry.recent):
                 if e.kind == "organisation":
@@ -385,6 +391,24 @@ class Reader:
                 for cand in (*reversed(s.speakers), s.subject):
                     if cand is not None and cand.kind == "person":
                         return cand
+        return None
+
+    def _titled_in_text(self, text: str) -> Entity | None:
+        """ "the foreign secretary" -> "Foreign Secretary Jack Straw" written anywhere before in
+        the story (its introduction may lie in a sentence the parser never read)."""
+        title = re.sub(r"^(?:the|The)\s+", "", text.strip())
+        if not title or len(title.split()) > 4 or not title[0].isalpha():
+            return None
+        pattern = re.escape(title).replace("\\ ", r"\s+")
+        for m in re.finditer(rf"\b(?i:{pattern})\s+((?:[A-Z][\w'’-]+\s+){{0,2}}[A-Z][\w'’-]+)",
+                             self.registry.text):
+            before = self.registry.text[max(0, m.start() - 20):m.start()].split()
+            if before and before[-1].lower() in TITLE_MODIFIERS:
+                continue  # "Deputy Prime Minister X", "shadow home secretary X": another title
+            name, titles, _ = clean_name(m.group(1))
+            if gender_of(name.split()[:1]) or titles or len(name.split()) > 1:
+                known = self.registry.find(name, "person")
+                return known or self.registry.link(m.group(1), "person")
         return None
 
     def _np_text(self, tok: Token, sent: Sent) -> str:

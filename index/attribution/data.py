@@ -207,6 +207,9 @@ RELATIONAL_HEADS: frozenset[str] = _words(
     "father mother son daughter wife husband brother sister friend lawyer solicitor barrister "
     "spokesman spokeswoman spokesperson aide adviser advisor victim witness family relative "
     "colleague partner fan agent biographer widow parent")
+# Words that make a title another one ("shadow home secretary", "deputy prime minister").
+TITLE_MODIFIERS: frozenset[str] = _words("shadow deputy vice former acting assistant junior "
+                                         "ex interim outgoing")
 # Documents that speak for the body that wrote them ("the report said"): the last organisation.
 DOCUMENT_HEADS: frozenset[str] = _words("report statement letter study survey document "
                                            "paper website filing")

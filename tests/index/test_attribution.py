@@ -727,3 +727,17 @@ def test_a_backshifted_sentence_goes_on_reporting_the_speaker_before_it() -> Non
     assert indirect.get("Other witnesses could be intimidated by sitting alongside defendants "
                         "outside courts") == "Lord Falconer"
     assert not any("visited Leeds" in t for t in indirect)
+
+
+def test_the_foreign_secretary_is_the_one_the_story_titled_so_not_the_last_speaker() -> None:
+    # uk-rebate-unjustified-chirac: Jack Straw's introduction lies in a sentence never parsed;
+    # "shadow home secretary" is another title than "home secretary".
+    qs = direct(
+        "Earlier Foreign Secretary Jack Straw said the rebate was justified. Shadow home "
+        "secretary David Davis visited Leeds.",
+        'Shadow Europe minister Mr Brady said: "I believe it is essential that Britain keeps '
+        'the rebate."',
+        'The foreign secretary meanwhile said: "We have one of the lowest net receipts of any '
+        'EU country."',
+    )
+    assert who(qs, "lowest net receipts") == "Jack Straw"
