@@ -366,20 +366,23 @@ class Reader:
             # The person whose introduction shares the head noun and most other words
             # ("the Tory leader" -> "Tory leader Michael Howard"), the more recent on a tie.
             best: tuple[int, int, Entity] | None = None
+            titled = self._titled_in_text(text) if TITLE_IN_TEXT else None
             for rank, e in enumerate(self.registry.recent):
                 if e.kind != "person":
                     continue
                 known = set(" ".join([e.role, *e.descriptions]).lower().replace("-", " ").split())
                 if lemma not in known and head.lower_ not in known:
                     continue
+                if titled is not None and words - known - {"former"}:
+                    continue  # "the foreign secretary" is not "shadow home secretary X"
                 score = len(words & known)
                 if best is None or (score, rank) > best[:2]:
                     best = (score, rank, e)
             if best is not None:
                 return best[2]
-            titled = self._titled_in_text(text) if TITLE_IN_TEXT else None
             if titled is not None:
-                return titled
+                name, _, _ = clean_name(titled)
+                return self.registry.find(name, "person") or self.registry.link(titled, "person")
         if org:
             for e in reversed(self.registry.recent):
                 if e.kind == "organisation":
@@ -393,7 +396,7 @@ class Reader:
                         return cand
         return None
 
-    def _titled_in_text(self, text: str) -> Entity | None:
+    def _titled_in_text(self, text: str) -> str | None:
         """ "the foreign secretary" -> "Foreign Secretary Jack Straw" written anywhere before in
         the story (its introduction may lie in a sentence the parser never read)."""
         title = re.sub(r"^(?:the|The)\s+", "", text.strip())
@@ -407,8 +410,7 @@ class Reader:
                 continue  # "Deputy Prime Minister X", "shadow home secretary X": another title
             name, titles, _ = clean_name(m.group(1))
             if gender_of(name.split()[:1]) or titles or len(name.split()) > 1:
-                known = self.registry.find(name, "person")
-                return known or self.registry.link(m.group(1), "person")
+                return m.group(1)
         return None
 
     def _np_text(self, tok: Token, sent: Sent) -> str:
