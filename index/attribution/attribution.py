@@ -90,6 +90,8 @@ REPORTED_RUN = True
 FORMER_IS_ROLE = True
 # "the foreign secretary" finds "Foreign Secretary Jack Straw" in the story's text.
 TITLE_IN_TEXT = True
+# A name with a "who" clause is a person, whatever the recogniser's label.
+WHO_PERSON = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -948,6 +950,10 @@ def _kind_of(ent: Span) -> str | None:
             t.i < ent.start and t.dep_ in ("compound", "amod", "nmod") and t.tag_ == "NN"
             and t.lower_ in PERSON_HEADS for t in ent.root.lefts):
         return "person"
+    if WHO_PERSON and ent.root.tag_ == "NNP" and ent.label_ != "PERSON" and any(
+            c.dep_ == "relcl" and any(w.lower_ in ("who", "whom") and w.dep_.startswith("nsubj")
+                                      for w in c.children) for c in ent.root.children):
+        return "person"  # "Baros, who is Liverpool's leading scorer": "who" is said of people
     return SPEAKER_LABELS.get(ent.label_)
 
 

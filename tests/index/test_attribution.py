@@ -741,3 +741,15 @@ def test_the_foreign_secretary_is_the_one_the_story_titled_so_not_the_last_speak
         'EU country."',
     )
     assert who(qs, "lowest net receipts") == "Jack Straw"
+
+
+def test_a_name_with_a_who_clause_is_a_person_whatever_its_label() -> None:
+    # The recogniser labels "Baros" a place (unclear-future-for-striker-baros is a dev story;
+    # this is a passage of the same shape).
+    qs = direct(
+        "Rafa Benitez named his side for the final on Sunday.",
+        "Baros, who is the club's leading scorer this season, denied reports of a row with "
+        "Benitez but claims he is mystified at being left on the bench. He told a newspaper: "
+        '"I don\'t know why I didn\'t play on Sunday. I didn\'t argue with anybody."',
+    )
+    assert who(qs, "argue with anybody") == "Baros"
