@@ -92,6 +92,8 @@ FORMER_IS_ROLE = True
 TITLE_IN_TEXT = True
 # A name with a "who" clause is a person, whatever the recogniser's label.
 WHO_PERSON = True
+# A quote right after a sentence about a new person in its paragraph is that person's.
+INTRODUCED = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -453,7 +455,7 @@ class Reader:
         for c in tok.children:
             cs = spans.get(c.i)
             if c.dep_ in ("appos", "conj", "compound") and cs is not None and \
-                    cs.label_ == "PERSON" and c.i == cs.root.i:
+                    _kind_of(cs) == "person" and c.i == cs.root.i:
                 ent = self.registry.link(self._full_name(cs), "person")
                 if c.i < tok.i or (c.dep_ == "appos" and tok.doc[cs.start - 1].text == ","):
                     role = self._np_text(tok, sent)  # "the manager, Arsene Wenger,"
@@ -692,8 +694,14 @@ class Reader:
         text = self.texts[sent.para][sent.start:sent.end].strip().rstrip(".")
         self.indirect.append((sent, text, said))
 
-    def _carry(self) -> Said | None:
+    def _carry(self, sent: Sent | None = None) -> Said | None:
         prev = self.done[-1] if self.done else None
+        if INTRODUCED and sent is not None and prev is not None and prev.para == sent.para and \
+                not prev.segs and prev.subject is not None and prev.subject.kind == "person" \
+                and (self.last is None or self.last.entity is not prev.subject):
+            # "His friend, Saxon Spence, lays the blame on one issue. "You cannot ...": the
+            # person the sentence before introduced, not the last speaker.
+            return Said(prev.subject)
         if self.last is not None:
             return self.last
         if prev is not None and prev.subject is not None and prev.subject.kind == "person":
@@ -719,7 +727,7 @@ class Reader:
             for seg in sent.segs:
                 if seg.cont:
                     continue
-                carried = self._carry()
+                carried = self._carry(sent)
                 if carried is not None and sent.quote_only:
                     self.said[id(seg)] = carried
                     self.carried.add(id(seg))
@@ -734,8 +742,10 @@ class Reader:
         if root is not None:
             subj = next((c for c in root.children if c.dep_ == "nsubj"
                          and not self._in_quote(sent, c)), None)
-            if subj is not None and root not in verbs and pos_of(subj) in ("PROPN", "PRON"):
-                sent.subject = self._speaker_of(subj, sent, spans).entity
+            if subj is not None and root not in verbs and (pos_of(subj) in ("PROPN", "PRON") or (
+                    INTRODUCED and any(c.dep_ == "appos" and c.i in spans and
+                                       _kind_of(spans[c.i]) == "person" for c in subj.children))):
+                sent.subject = self._speaker_of(subj, sent, spans).entity  # "His friend, X, ..."
         self.quoted_names = {w for seg in sent.segs for w in re.findall(
             r"[A-Z][\w'’-]+", self.texts[sent.para][seg.start:seg.end])}
         resolved: dict[int, Said] = {}
@@ -761,7 +771,7 @@ class Reader:
             if verb is None:
                 if seg.cont:
                     continue
-                carried = self._carry()
+                carried = self._carry(sent)
                 narrative_before = re.search(r"[A-Za-z]", before)
                 if carried is not None and not narrative_before and len(words) > 3:
                     self.said[id(seg)] = carried
@@ -950,6 +960,12 @@ def _kind_of(ent: Span) -> str | None:
             t.i < ent.start and t.dep_ in ("compound", "amod", "nmod") and t.tag_ == "NN"
             and t.lower_ in PERSON_HEADS for t in ent.root.lefts):
         return "person"
+    root = ent.root
+    if ROLE_NOUN_PERSON and root.tag_ == "NNP" and (
+            root.dep_ == "appos" and lemma_of(root.head) in PERSON_HEADS
+            or any(c.dep_ == "appos" and c.tag_ in ("NN", "NNS") and lemma_of(c) in PERSON_HEADS
+                   for c in root.children)):
+        return "person"  # "His friend, Saxon Spence, leader of ...": in apposition to a role
     if WHO_PERSON and ent.root.tag_ == "NNP" and ent.label_ != "PERSON" and any(
             c.dep_ == "relcl" and any(w.lower_ in ("who", "whom") and w.dep_.startswith("nsubj")
                                       for w in c.children) for c in ent.root.children):

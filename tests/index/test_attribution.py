@@ -753,3 +753,14 @@ def test_a_name_with_a_who_clause_is_a_person_whatever_its_label() -> None:
         '"I don\'t know why I didn\'t play on Sunday. I didn\'t argue with anybody."',
     )
     assert who(qs, "argue with anybody") == "Baros"
+
+
+def test_a_quote_after_a_sentence_introducing_a_person_is_theirs_not_the_last_speakers() -> None:
+    # labour-s-core-support-takes-stock (dev) has this shape: a new person introduced without a
+    # speech verb, then their quote alone.
+    qs = direct(
+        '"Vote Blair, get Brown. That is what I am telling people," said Graham Lane.',
+        "His friend, Saxon Spence, leader of Devon county Labour group, lays the blame on one "
+        'issue above all others. "You cannot underestimate the impact of the war in Iraq."',
+    )
+    assert who(qs, "cannot underestimate") == "Saxon Spence"
