@@ -94,6 +94,10 @@ TITLE_IN_TEXT = True
 WHO_PERSON = True
 # A quote right after a sentence about a new person in its paragraph is that person's.
 INTRODUCED = True
+# "said A and there was B": B's clause, conjoined to the verb, is reported too.
+CONJ_CLAUSE = True
+# "said the Dome cost taxpayers ...": a noun object and a verb after "say" is a broken clause.
+MISPARSED_SAY = True
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -867,9 +871,25 @@ class Reader:
             own = {t.i for t in v.subtree}
             clause = [t for t in doc if t.i not in own]
             return clause if len([t for t in clause if not t.is_punct]) >= 3 else None
+        if MISPARSED_SAY and lemma == "say" and any(c.dep_ == "dobj" and c.i > v.i
+                                                    for c in v.children):
+            # "said the Dome cost taxpayers £28.7m": "say" with a noun object and a verb after
+            # it is a clause the small parser broke; what follows the verb is reported.
+            rest = list(doc[v.i + 1:])
+            if len([t for t in rest if not t.is_punct]) >= 5 and any(
+                    t.tag_ in ("VBD", "VBZ", "VBP", "MD", "VBN") for t in rest):
+                return rest
         comps = [c for c in v.children if c.dep_ == "ccomp"]
         if comps and lemma in REPORTING_LEMMAS:
-            return list(doc[comps[0].left_edge.i:comps[-1].right_edge.i + 1])
+            end = comps[-1].right_edge.i
+            if CONJ_CLAUSE:
+                # "said the rebate was X and there was no reason ...": a clause the parse
+                # conjoined to the verb, with its own subject, goes on with what is reported.
+                for c in v.children:
+                    if c.dep_ == "conj" and c.i > end and lemma_of(c) not in SPEECH_VERBS and any(
+                            g.dep_ in ("nsubj", "nsubjpass", "expl") for g in c.children):
+                        end = c.right_edge.i
+            return list(doc[comps[0].left_edge.i:end + 1])
         xcomp = next((c for c in v.children if c.dep_ == "xcomp"
                       and any(a.lower_ == "to" for a in c.lefts)), None)
         if xcomp is not None and lemma in INFINITIVE_LEMMAS:

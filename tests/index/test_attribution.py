@@ -764,3 +764,21 @@ def test_a_quote_after_a_sentence_introducing_a_person_is_theirs_not_the_last_sp
         'issue above all others. "You cannot underestimate the impact of the war in Iraq."',
     )
     assert who(qs, "cannot underestimate") == "Saxon Spence"
+
+
+def indirect(*paragraphs: str) -> dict[str, str]:
+    """Indirect quotes of a passage: text -> speaker."""
+    return {q.text: q.speaker for q in extract_quotes(story(*paragraphs)) if q.kind == "indirect"}
+
+
+def test_reported_clauses_conjoined_to_said_and_broken_by_the_parse_are_reported() -> None:
+    said = indirect(
+        "UK Independence Party leader Roger Knapman said the rebate was \"set in stone\" and "
+        "there was no reason to negotiate about it.",
+        "The National Audit Office said the Dome cost taxpayers £28.7m to maintain and sell in "
+        "the four years after it closed.",
+    )
+    assert said.get('the rebate was "set in stone" and there was no reason to negotiate about '
+                    "it") == "Roger Knapman"
+    assert any("£28.7m to maintain" in t and s == "National Audit Office"
+               for t, s in said.items()), said
