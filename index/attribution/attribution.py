@@ -45,6 +45,7 @@ from index.attribution.data import (
     SPEAKING_PLACES,
     SPEECH_FORMS,
     SPEECH_VERBS,
+    STANCE_ADJECTIVES,
     TITLE_MODIFIERS,
 )
 from index.attribution.entities import Entity, Registry, clean_name, gender_of, is_outlet
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
 
 _SPEECH_WORD = re.compile(r"\b(?:{})\b".format("|".join(sorted(SPEECH_FORMS, key=len, reverse=True))),
                           re.IGNORECASE)
+_STANCE_WORD = re.compile(r"\b(?:is|are|was|were|am|be|been|remains?|remained)\s+(?:\w+\s+)?(?:{})\b"
+                          .format("|".join(sorted(STANCE_ADJECTIVES))))
 _BACKSHIFT = re.compile(r"\b(?:would|could|should|might|must)\b")
 _LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed|named|called)"
                            r"\s*[\"“]?$", re.IGNORECASE)
@@ -98,6 +101,9 @@ INTRODUCED = True
 CONJ_CLAUSE = True
 # "said the Dome cost taxpayers ...": a noun object and a verb after "say" is a broken clause.
 MISPARSED_SAY = True
+# "X is confident (that) ..." reports X's view, as "X believes" does.
+STANCE = True
+_COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -187,7 +193,8 @@ def needs_parse(sent: Sent) -> bool:
     """Only sentences with a quote mark or a speech verb (or "according to") are parsed."""
     if sent.quote_only:
         return False
-    return bool(sent.segs) or bool(_SPEECH_WORD.search(sent.mtext)) or "ccording to" in sent.mtext
+    return bool(sent.segs) or bool(_SPEECH_WORD.search(sent.mtext)) or \
+        "ccording to" in sent.mtext or STANCE and bool(_STANCE_WORD.search(sent.mtext))
 
 
 class Reader:
@@ -616,6 +623,9 @@ class Reader:
         for t in sent.doc:
             if t.lower_ == "according" and any(c.lower_ == "to" for c in t.children):
                 out.append(t)
+            elif STANCE and _stance_clause(t) is not None and not self._in_quote(sent, t) \
+                    and not _reported(t):
+                out.append(t)  # "Thanou is confident she ... will not be punished"
         return sorted(out, key=lambda t: t.i)
 
     def _subject(self, verb: Token, sent: Sent) -> Token | None:
@@ -879,6 +889,9 @@ class Reader:
             if len([t for t in rest if not t.is_punct]) >= 5 and any(
                     t.tag_ in ("VBD", "VBZ", "VBP", "MD", "VBN") for t in rest):
                 return rest
+        stance = _stance_clause(v) if STANCE else None
+        if stance is not None:
+            return list(doc[stance.left_edge.i:stance.right_edge.i + 1])
         comps = [c for c in v.children if c.dep_ == "ccomp"]
         if comps and lemma in REPORTING_LEMMAS:
             end = comps[-1].right_edge.i
@@ -971,6 +984,17 @@ def _reported(verb: Token) -> bool:
             return True
         t = t.head
     return False
+
+
+def _stance_clause(t: Token) -> Token | None:
+    """The clause of "X is confident (that) ...": a copula whose adjective of stance
+    (``data.STANCE_ADJECTIVES``) takes a clause; None for any other token."""
+    if t.tag_ not in ("VBZ", "VBD", "VBP", "VB", "VBN") or t.lower_ not in _COPULAS:
+        return None
+    for adj in t.children:
+        if adj.dep_ == "acomp" and adj.lower_ in STANCE_ADJECTIVES:
+            return next((c for c in adj.children if c.dep_ == "ccomp"), None)
+    return None
 
 
 def _kind_of(ent: Span) -> str | None:

@@ -93,6 +93,9 @@ SPEECH_FORMS: frozenset[str] = frozenset(f for forms, _ in SPEECH_VERBS.values()
 REPORTING_LEMMAS: frozenset[str] = frozenset(k for k, (_, rep) in SPEECH_VERBS.items() if rep)
 # Verbs whose reported content is an infinitive: "X urged Y to ...", "X pledged to ...".
 INFINITIVE_LEMMAS: frozenset[str] = _words("urge call ask tell pledge promise vow warn demand agree")
+# Adjectives of stance whose clause reports the subject's view ("X is confident (that) ...").
+STANCE_ADJECTIVES: frozenset[str] = _words("confident adamant convinced sure certain optimistic "
+                                           "hopeful pessimistic adamant unconvinced positive")
 # Verbs whose object is the subject of the participle after it ("the film showed Mr X telling
 # the meeting", "cameras caught him saying"): any other verb's participle is its subject's
 # ("he criticised the plan, saying ...").

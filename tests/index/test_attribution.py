@@ -782,3 +782,10 @@ def test_reported_clauses_conjoined_to_said_and_broken_by_the_parse_are_reported
                     "it") == "Roger Knapman"
     assert any("£28.7m to maintain" in t and s == "National Audit Office"
                for t, s in said.items()), said
+
+
+def test_is_confident_that_reports_the_subjects_view() -> None:
+    said = indirect("Katerina Thanou is confident she and fellow sprinter Kostas Kenteris will "
+                    "not be punished for missing drugs tests before the Athens Olympics.")
+    assert said == {"she and fellow sprinter Kostas Kenteris will not be punished for missing "
+                    "drugs tests before the Athens Olympics": "Katerina Thanou"}
