@@ -103,6 +103,8 @@ CONJ_CLAUSE = True
 MISPARSED_SAY = True
 # "X is confident (that) ..." reports X's view, as "X believes" does.
 STANCE = True
+# Of two subjects the parse gave a verb, the one next to it speaks.
+NEAREST_SUBJECT = True
 _COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
@@ -643,8 +645,12 @@ class Reader:
                             and c.i < below.i and not self._in_quote(sent, c)), None)
                 if obj is not None:
                     return obj  # "The documentary showed Mr Nattrass ... telling the meeting"
-            subj = next((c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")
-                         and not self._in_quote(sent, c)), None)
+            subjs = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")
+                     and not self._in_quote(sent, c)]
+            # "The charity's head of HIV/Aids, Simon Wright said": two subjects where the parse
+            # missed an apposition; the one next to the verb is the name.
+            subj = min(subjs, key=lambda c: abs(c.i - v.i)) if subjs and NEAREST_SUBJECT else \
+                next(iter(subjs), None)
             if subj is not None:
                 if subj.dep_ == "nsubjpass" and RAISING and below is not None:
                     return subj  # "Mr X was heard saying", "she was quoted as saying"

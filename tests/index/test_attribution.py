@@ -789,3 +789,12 @@ def test_is_confident_that_reports_the_subjects_view() -> None:
                     "not be punished for missing drugs tests before the Athens Olympics.")
     assert said == {"she and fellow sprinter Kostas Kenteris will not be punished for missing "
                     "drugs tests before the Athens Olympics": "Katerina Thanou"}
+
+
+def test_of_two_subjects_the_name_next_to_said_speaks() -> None:
+    qs = direct(
+        "Chancellor Gordon Brown called for a vaccine fund. More must be done, he said.",
+        "The charity's head of HIV/Aids in Britain, Simon Wright said: \"A failure to fund "
+        'treatment condemns a generation of people to death."',
+    )
+    assert who(qs, "condemns a generation") == "Simon Wright"
