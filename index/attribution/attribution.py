@@ -649,7 +649,8 @@ class Reader:
                      and not self._in_quote(sent, c)]
             # "The charity's head of HIV/Aids, Simon Wright said": two subjects where the parse
             # missed an apposition; the one next to the verb is the name.
-            subj = min(subjs, key=lambda c: abs(c.i - v.i)) if subjs and NEAREST_SUBJECT else \
+            at = v.i
+            subj = min(subjs, key=lambda c: abs(c.i - at)) if subjs and NEAREST_SUBJECT else \
                 next(iter(subjs), None)
             if subj is not None:
                 if subj.dep_ == "nsubjpass" and RAISING and below is not None:
