@@ -105,6 +105,10 @@ MISPARSED_SAY = True
 STANCE = True
 # Of two subjects the parse gave a verb, the one next to it speaks.
 NEAREST_SUBJECT = True
+# "X who said": the person right before "who".
+WHO_NEXT = True
+# "midfielder Edu": a proper noun in apposition to a role noun is a person.
+ROLE_APPOS = True
 _COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
@@ -467,6 +471,13 @@ class Reader:
         # A person named beside a title: "president and chief executive Bill Owens".
         for c in tok.children:
             cs = spans.get(c.i)
+            if ROLE_APPOS and cs is None and c.dep_ == "appos" and c.tag_ == "NNP" and \
+                    lemma_of(tok) in PERSON_HEADS and not self._in_quote(sent, c):
+                # "Arsenal's Brazilian midfielder Edu": a role and a name the recogniser missed
+                name = self._proper_text(c, sent)
+                known = self.registry.find(clean_name(name)[0], "person")
+                ent = known or self.registry.link(name, "person")
+                return Said(ent, _clean_role(self._np_text(tok, sent)))
             if c.dep_ in ("appos", "conj", "compound") and cs is not None and \
                     _kind_of(cs) == "person" and c.i == cs.root.i:
                 ent = self.registry.link(self._full_name(cs), "person")
@@ -658,6 +669,13 @@ class Reader:
                 if subj.dep_ == "nsubjpass" and lemma_of(v) != "quote":
                     return None  # "is said to", "were told": nobody named speaks
                 if subj.lower_ in ("who", "that", "which") and v.dep_ == "relcl":
+                    if WHO_NEXT and subj.lower_ == "who" and subj.i > 0:
+                        # "backed by Culture, Media and Sport Secretary Tessa Jowell who said":
+                        # "who" follows the person it is said of, wherever the parse hung it.
+                        prev = v.doc[subj.i - 1]
+                        prev = v.doc[subj.i - 2] if prev.text == "," and subj.i > 1 else prev
+                        if prev.ent_type_ == "PERSON" and prev.i != v.head.i:
+                            return prev
                     return v.head
                 return subj
             if any(c.dep_ == "auxpass" for c in v.children) and (below is None or not RAISING):
@@ -764,8 +782,10 @@ class Reader:
             subj = next((c for c in root.children if c.dep_ == "nsubj"
                          and not self._in_quote(sent, c)), None)
             if subj is not None and root not in verbs and (pos_of(subj) in ("PROPN", "PRON") or (
-                    INTRODUCED and any(c.dep_ == "appos" and c.i in spans and
-                                       _kind_of(spans[c.i]) == "person" for c in subj.children))):
+                    INTRODUCED and any(c.dep_ == "appos" and (
+                        c.i in spans and _kind_of(spans[c.i]) == "person" or ROLE_APPOS and
+                        c.i not in spans and c.tag_ == "NNP" and lemma_of(subj) in PERSON_HEADS)
+                        for c in subj.children))):
                 sent.subject = self._speaker_of(subj, sent, spans).entity  # "His friend, X, ..."
         self.quoted_names = {w for seg in sent.segs for w in re.findall(
             r"[A-Z][\w'’-]+", self.texts[sent.para][seg.start:seg.end])}

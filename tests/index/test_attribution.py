@@ -798,3 +798,18 @@ def test_of_two_subjects_the_name_next_to_said_speaks() -> None:
         'treatment condemns a generation of people to death."',
     )
     assert who(qs, "condemns a generation") == "Simon Wright"
+
+
+def test_who_follows_its_person_and_a_role_names_a_person_the_recogniser_missed() -> None:
+    qs = direct(
+        "Her call was backed by Culture, Media and Sport Secretary Tessa Jowell who said: "
+        '"You would not let your child watch the Texas Chainsaw Massacre."',
+    )
+    assert who(qs, "Texas Chainsaw") == "Tessa Jowell"
+    # edu-blasts-arsenal: the lede's "midfielder Edu" is no entity to the recogniser.
+    qs = direct(
+        "Arsenal's Brazilian midfielder Edu has hit out at the club over his contract.",
+        "Edu's deal expires next summer and he has been linked with Real Madrid, Barcelona and "
+        'Valencia. He told BBC Sport: "I am not sure if I want to stay or not."',
+    )
+    assert who(qs, "want to stay") == "Edu"
