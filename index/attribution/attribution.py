@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from index.attribution.data import (
+    CHARGE_LEMMAS,
     DOCUMENT_HEADS,
     GROUP_HEADS,
     HONORIFICS,
@@ -930,6 +931,14 @@ class Reader:
                             g.dep_ in ("nsubj", "nsubjpass", "expl") for g in c.children):
                         end = c.right_edge.i
             return list(doc[comps[0].left_edge.i:end + 1])
+        if lemma in CHARGE_LEMMAS:
+            # "accused ministers of turning Britain into a dumpsite", "criticised the firm for
+            # failing ...": the charge, object and gerund, is what the speaker said.
+            obj = next((c for c in v.children if c.dep_ == "dobj"), None)
+            prep = next((c for c in v.children if c.dep_ == "prep" and c.lower_ in ("of", "for")
+                         and any(g.dep_ == "pcomp" and g.tag_ == "VBG" for g in c.children)), None)
+            if obj is not None and prep is not None and obj.i < prep.i:
+                return list(doc[obj.left_edge.i:prep.right_edge.i + 1])
         xcomp = next((c for c in v.children if c.dep_ == "xcomp"
                       and any(a.lower_ == "to" for a in c.lefts)), None)
         if xcomp is not None and lemma in INFINITIVE_LEMMAS:

@@ -96,6 +96,9 @@ INFINITIVE_LEMMAS: frozenset[str] = _words("urge call ask tell pledge promise vo
 # Adjectives of stance whose clause reports the subject's view ("X is confident (that) ...").
 STANCE_ADJECTIVES: frozenset[str] = _words("confident adamant convinced sure certain optimistic "
                                            "hopeful pessimistic adamant unconvinced positive")
+# Verbs of charge or praise whose object and gerund report what was said ("accused ministers of
+# turning Britain into a dumpsite").
+CHARGE_LEMMAS: frozenset[str] = _words("accuse criticise praise blame condemn attack")
 # Verbs whose object is the subject of the participle after it ("the film showed Mr X telling
 # the meeting", "cameras caught him saying"): any other verb's participle is its subject's
 # ("he criticised the plan, saying ...").

@@ -813,3 +813,9 @@ def test_who_follows_its_person_and_a_role_names_a_person_the_recogniser_missed(
         'Valencia. He told BBC Sport: "I am not sure if I want to stay or not."',
     )
     assert who(qs, "want to stay") == "Edu"
+
+
+def test_a_charge_with_its_gerund_is_an_indirect_quote() -> None:
+    said = indirect('But Lib Dem Norman Baker accused ministers of turning Britain into a '
+                    '"nuclear dumpsite".')
+    assert said == {'ministers of turning Britain into a "nuclear dumpsite"': "Norman Baker"}
