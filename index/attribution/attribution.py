@@ -291,7 +291,8 @@ class Reader:
             # "Gloucester director of rugby Nigel Melville", "Tories Ken Clarke": the recogniser
             # took the role or a group in; the name is what follows the last such word.
             for t in doc[start:end - 2]:
-                if t.is_lower and t.is_alpha and t.lower_ not in NAME_PARTICLES or t.tag_ == "NNPS":
+                if t.is_lower and t.is_alpha and t.lower_ not in NAME_PARTICLES or \
+                        t.tag_ in ("NNPS", "NN", "NNS"):
                     start = t.i + 1
         if start > 0 and doc[start - 1].text in KEEP_TITLES:
             start -= 1

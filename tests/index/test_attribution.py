@@ -819,3 +819,8 @@ def test_a_charge_with_its_gerund_is_an_indirect_quote() -> None:
     said = indirect('But Lib Dem Norman Baker accused ministers of turning Britain into a '
                     '"nuclear dumpsite".')
     assert said == {'ministers of turning Britain into a "nuclear dumpsite"': "Norman Baker"}
+
+
+def test_a_capitalised_common_noun_before_a_name_is_a_role() -> None:
+    said = indirect("Farmer Geoff Brooks said it would be hard for most people to defy it.")
+    assert said == {"it would be hard for most people to defy it": "Geoff Brooks"}
