@@ -110,6 +110,8 @@ NEAREST_SUBJECT = True
 WHO_NEXT = True
 # "midfielder Edu": a proper noun in apposition to a role noun is a person.
 ROLE_APPOS = True
+# "the prime minister's office" is that office, not the last organisation named.
+OWNED_BODY = True
 _COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
@@ -514,6 +516,11 @@ class Reader:
             return self._proxy(tok, sent, spans, text)
         det = next((c.lower_ if c.dep_ == "det" or pos_of(c) == "PRON" else "the"
                     for c in tok.children if c.dep_ in ("det", "poss")), "")
+        if OWNED_BODY and lemma in ORG_HEADS and any(
+                c.dep_ == "poss" and pos_of(c) in ("NOUN", "PROPN") for c in tok.children):
+            # "The prime minister's office", "Supporters' group": a body the possessor names,
+            # not the last organisation met.
+            return Said(self.registry.unnamed(text), "", text)
         if lemma in DOCUMENT_HEADS or lemma in ("figure", "research", "book"):
             # "a survey conducted by security firm Mirapoint": the body named inside speaks.
             for t in tok.subtree:

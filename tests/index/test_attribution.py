@@ -824,3 +824,10 @@ def test_a_charge_with_its_gerund_is_an_indirect_quote() -> None:
 def test_a_capitalised_common_noun_before_a_name_is_a_role() -> None:
     said = indirect("Farmer Geoff Brooks said it would be hard for most people to defy it.")
     assert said == {"it would be hard for most people to defy it": "Geoff Brooks"}
+
+
+def test_an_owned_body_is_itself_not_the_last_organisation() -> None:
+    said = indirect("Cameroon has sacked dozens of civil servants. The prime minister's office "
+                    "said the alleged fraud was uncovered during an investigation.")
+    assert said == {"the alleged fraud was uncovered during an investigation":
+                    "prime minister's office"}
