@@ -519,8 +519,8 @@ class Reader:
         if OWNED_BODY and lemma in ORG_HEADS and any(
                 c.dep_ == "poss" and pos_of(c) in ("NOUN", "PROPN") for c in tok.children):
             # "The prime minister's office", "Supporters' group": a body the possessor names,
-            # not the last organisation met.
-            return Said(self.registry.unnamed(text), "", text)
+            # not the last organisation met; "it" can then mean it.
+            return Said(self.registry.link(text, "organisation"), "", text)
         if lemma in DOCUMENT_HEADS or lemma in ("figure", "research", "book"):
             # "a survey conducted by security firm Mirapoint": the body named inside speaks.
             for t in tok.subtree:
