@@ -112,6 +112,8 @@ WHO_NEXT = True
 ROLE_APPOS = True
 # "the prime minister's office" is that office, not the last organisation named.
 OWNED_BODY = True
+# The body a document is addressed to is not a speaker ("a statement to the Stock Exchange").
+ADDRESSEE = True
 _COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
@@ -282,6 +284,9 @@ class Reader:
         head = root.head
         if root.dep_ in ("dobj", "dative") and lemma_of(head) in ("tell", "inform", "ask"):
             return True
+        if ADDRESSEE and root.dep_ == "pobj" and head.lower_ == "to" and (
+                head.dep_ == "dative" or lemma_of(head.head) in DOCUMENT_HEADS):
+            return True  # "issued a statement to the Stock Exchange": addressed, not speaking
         return root.dep_ == "pobj" and head.lower_ in ("to", "with") and \
             lemma_of(head.head) in ("tell", "talk", "speak", "say", "explain", "write")
 

@@ -831,3 +831,12 @@ def test_an_owned_body_is_itself_not_the_last_organisation() -> None:
                     "said the alleged fraud was uncovered during an investigation.")
     assert said == {"the alleged fraud was uncovered during an investigation":
                     "prime minister's office"}
+
+
+def test_the_body_a_statement_is_issued_to_never_speaks() -> None:
+    qs = direct(
+        "Mr Glazer issued a statement to the Stock Exchange distancing himself from a new bid.",
+        'Now the board has confirmed it, with a statement reading: "The board can confirm it '
+        'has now received a detailed proposal."',
+    )
+    assert who(qs, "detailed proposal") != "Stock Exchange"
