@@ -840,3 +840,13 @@ def test_the_body_a_statement_is_issued_to_never_speaks() -> None:
         'has now received a detailed proposal."',
     )
     assert who(qs, "detailed proposal") != "Stock Exchange"
+
+
+def test_mr_x_is_never_the_knight_of_that_name() -> None:
+    from index.attribution.entities import Registry
+
+    reg = Registry()
+    tony = reg.link("Tony Blair", "person")
+    sir_ian = reg.link("Sir Ian Blair", "person")
+    assert reg.link("Mr Blair", "person") is tony
+    assert reg.link("Sir Ian", "person") is sir_ian
