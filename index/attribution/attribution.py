@@ -114,6 +114,8 @@ ROLE_APPOS = True
 OWNED_BODY = True
 # The body a document is addressed to is not a speaker ("a statement to the Stock Exchange").
 ADDRESSEE = True
+# "The director is X": X is the sentence's subject for the pronouns after it.
+COPULA_NAME = True
 _COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
@@ -801,6 +803,13 @@ class Reader:
                         c.i not in spans and c.tag_ == "NNP" and lemma_of(subj) in PERSON_HEADS)
                         for c in subj.children))):
                 sent.subject = self._speaker_of(subj, sent, spans).entity  # "His friend, X, ..."
+            elif COPULA_NAME and subj is not None and root.lower_ in _COPULAS and \
+                    lemma_of(subj) in PERSON_HEADS:
+                # "The musical's British director is Matthew Warchus": the name is the subject.
+                attr = next((c for c in root.children if c.dep_ == "attr" and c.i in spans
+                             and _kind_of(spans[c.i]) == "person"), None)
+                if attr is not None:
+                    sent.subject = self.registry.link(self._full_name(spans[attr.i]), "person")
         self.quoted_names = {w for seg in sent.segs for w in re.findall(
             r"[A-Z][\w'’-]+", self.texts[sent.para][seg.start:seg.end])}
         resolved: dict[int, Said] = {}

@@ -850,3 +850,14 @@ def test_mr_x_is_never_the_knight_of_that_name() -> None:
     sir_ian = reg.link("Sir Ian Blair", "person")
     assert reg.link("Mr Blair", "person") is tony
     assert reg.link("Sir Ian", "person") is sir_ian
+
+
+def test_the_name_a_copula_gives_a_role_is_who_he_is() -> None:
+    # no-uk-premiere-for-rings-musical
+    qs = direct(
+        'Producer Kevin Wallace said it would be "worth waiting for".',
+        '"There will be no singing and dancing Hobbits," assured Mr Wallace. The musical\'s '
+        "British director is Matthew Warchus, best known for staging the worldwide hit Art. "
+        '"The production will be a hybrid of text, physical theatre and music," he said.',
+    )
+    assert who(qs, "hybrid of text") == "Matthew Warchus"
