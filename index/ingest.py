@@ -44,6 +44,12 @@ _APPEAL = re.compile(
     r"newsletter)\b",
     re.IGNORECASE,
 )
+# The page speaking to its reader (outside quotation marks): how an appeal differs from news.
+# Lower-case "us" only: "the US said" is a country.
+_READER = re.compile(r"\b(?:[Yy]ou|[Yy]our|[Ww]e|us|[Oo]urs?|[Pp]lease)\b")
+APPEAL_MIN_LINES = 2  # one line that reads like an appeal may be the story's own last paragraph
+APPEAL_MAX_WORDS = 50  # an appeal line is a sentence or two; the archive's merged paragraphs are not
+_QUOTED = re.compile(r"[\"“][^\"“”]*[\"”]?")
 _FURNITURE_LINE = re.compile(
     r"^(more information\b|read more\b|related( articles| stories)?:?$|share (this|on)\b|"
     r"advertisement$|follow us\b|click here\b|image (source|caption)|copyright\b|©)",
@@ -119,15 +125,40 @@ def clean_blocks(blocks: list[str], headline: str | None = None) -> CleanStory:
     return CleanStory(headline, body, byline, standfirst, dropped)
 
 
+def _unquoted(block: str) -> str:
+    """The block less what it quotes: words inside quotation marks are someone else's."""
+    return _QUOTED.sub(" ", block)
+
+
+def _is_appeal(block: str) -> bool:
+    """An appeal line: appeal words said to the reader ("please consider supporting us",
+    "subscribe to our newsletter") in a block of a sentence or two, or a short label of the box
+    ("Monthly direct debit").
+
+    A news paragraph that reports on donations or subscriptions ("It is the latest hefty
+    donation to the party", "Sky also charges a £10 subscription fee") names them in the third
+    person: it is the story, never furniture.
+    """
+    own = _unquoted(block)
+    if len(block.split()) > APPEAL_MAX_WORDS or not _APPEAL.search(own):
+        return False
+    return _is_heading(block) or bool(_READER.search(own))
+
+
 def _drop_appeal(blocks: list[str], dropped: list[str]) -> list[str]:
     """Cut a trailing appeal box: from its heading (or first appeal line) to the end.
 
-    An appeal starts in the second half of the page with a block full of appeal words; a short
-    heading just above it ("No news is bad news") belongs to the box too.
+    An appeal starts in the second half of the page with an appeal line (:func:`_is_appeal`),
+    and at least half of the blocks from there to the end, two at least, are appeal lines: a
+    box, not a story that ends on (or goes on after) one sentence addressed to the reader. A
+    short heading just above it ("No news is bad news") belongs to the box too.
     """
     half = len(blocks) // 2
+    appeal = [_is_appeal(b) for b in blocks]
     first = next(
-        (i for i in range(max(half, 1), len(blocks)) if _APPEAL.search(blocks[i])),
+        (i for i in range(max(half, 1), len(blocks))
+         if appeal[i] and sum(appeal[i:]) >= APPEAL_MIN_LINES
+         and 2 * sum(appeal[i:]) >= len(blocks) - i),
         None,
     )
     if first is None:

@@ -26,22 +26,28 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from index.attribution.data import (
+    CHARGE_LEMMAS,
     DOCUMENT_HEADS,
     GROUP_HEADS,
     HONORIFICS,
     INFINITIVE_LEMMAS,
     KEEP_TITLES,
+    NAME_PARTICLES,
     NEVER_SPEAK,
     ORG_HEADS,
     OUTLET_WORDS,
+    PERCEPTION_LEMMAS,
     PERSON_HEADS,
     PROXY_LABELS,
     PROXY_NOUNS,
+    RELATIONAL_HEADS,
     REPORTING_LEMMAS,
     SPEAKER_LABELS,
     SPEAKING_PLACES,
     SPEECH_FORMS,
     SPEECH_VERBS,
+    STANCE_ADJECTIVES,
+    TITLE_MODIFIERS,
 )
 from index.attribution.entities import Entity, Registry, clean_name, gender_of, is_outlet
 from index.attribution.marks import PLACEHOLDER, Masked, Segment, chains, find_segments, masked
@@ -52,6 +58,9 @@ if TYPE_CHECKING:
 
 _SPEECH_WORD = re.compile(r"\b(?:{})\b".format("|".join(sorted(SPEECH_FORMS, key=len, reverse=True))),
                           re.IGNORECASE)
+_STANCE_WORD = re.compile(r"\b(?:is|are|was|were|am|be|been|remains?|remained)\s+(?:\w+\s+)?(?:{})\b"
+                          .format("|".join(sorted(STANCE_ADJECTIVES))))
+_BACKSHIFT = re.compile(r"\b(?:would|could|should|might|must)\b")
 _LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed|named|called)"
                            r"\s*[\"“]?$", re.IGNORECASE)
 
@@ -60,6 +69,54 @@ _LABEL_BEFORE = re.compile(r"\b(?:a|an|the|as|its|his|her|their|so-called|dubbed
 CONTEXT = True
 # '- Blackburn boss Mark Hughes: "..."': the subject before a colon (train 0.834 -> 0.864).
 COLON = True
+# A pronoun's antecedent is the previous sentence's subject when compatible, before a mention of
+# known gender in that sentence.
+SUBJECT_FIRST = True
+MENTIONS_LAST = True
+MENTION_WINDOW = 8
+# Parse the story's first sentence: the lede names who the story is about.
+LEDE = True
+# A quote's speech verb beats a speaker carried into its first part.
+CHAIN_VERB_FIRST = True
+# The subject of a participle is the raised subject or the perceived object of the verb above.
+RAISING = True
+# A name after a person's role noun is a person, whatever the recogniser's label.
+ROLE_NOUN_PERSON = True
+# A pronoun never resolves to a person named in the quote it introduces.
+QUOTE_NAMES_OTHERS = True
+# A person's name is the capitalised tail of the recogniser's span.
+NAME_TAIL = True
+# "Director of rugby Nigel Melville": a title's "of" phrase ending in a name is the speaker.
+TITLE_OF = True
+# A backshifted sentence after an indirect quote goes on reporting its speaker.
+REPORTED_RUN = True
+# "The former commissioner told ...": "former" is part of a role, not a new person.
+FORMER_IS_ROLE = True
+# "the foreign secretary" finds "Foreign Secretary Jack Straw" in the story's text.
+TITLE_IN_TEXT = True
+# A name with a "who" clause is a person, whatever the recogniser's label.
+WHO_PERSON = True
+# A quote right after a sentence about a new person in its paragraph is that person's.
+INTRODUCED = True
+# "said A and there was B": B's clause, conjoined to the verb, is reported too.
+CONJ_CLAUSE = True
+# "said the Dome cost taxpayers ...": a noun object and a verb after "say" is a broken clause.
+MISPARSED_SAY = True
+# "X is confident (that) ..." reports X's view, as "X believes" does.
+STANCE = True
+# Of two subjects the parse gave a verb, the one next to it speaks.
+NEAREST_SUBJECT = True
+# "X who said": the person right before "who".
+WHO_NEXT = True
+# "midfielder Edu": a proper noun in apposition to a role noun is a person.
+ROLE_APPOS = True
+# "the prime minister's office" is that office, not the last organisation named.
+OWNED_BODY = True
+# The body a document is addressed to is not a speaker ("a statement to the Stock Exchange").
+ADDRESSEE = True
+# "The director is X": X is the sentence's subject for the pronouns after it.
+COPULA_NAME = True
+_COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
 
@@ -149,7 +206,8 @@ def needs_parse(sent: Sent) -> bool:
     """Only sentences with a quote mark or a speech verb (or "according to") are parsed."""
     if sent.quote_only:
         return False
-    return bool(sent.segs) or bool(_SPEECH_WORD.search(sent.mtext)) or "ccording to" in sent.mtext
+    return bool(sent.segs) or bool(_SPEECH_WORD.search(sent.mtext)) or \
+        "ccording to" in sent.mtext or STANCE and bool(_STANCE_WORD.search(sent.mtext))
 
 
 class Reader:
@@ -164,10 +222,12 @@ class Reader:
         self.said: dict[int, Said] = {}  # id(segment) -> speaker
         self.dropped: set[int] = set()
         self.carry: dict[int, Said] = {}
+        self.carried: set[int] = set()  # segments whose speaker was carried, not named by a verb
         self.indirect: list[tuple[Sent, str, Said]] = []
         self.last: Said | None = None
         self.done: list[Sent] = []
         self.pending: list[Said] = []
+        self.quoted_names: set[str] = set()  # capitalised words of the sentence's quotes
 
     # -- offsets and spans
 
@@ -197,7 +257,7 @@ class Reader:
         """Link the sentence's named speakers; note which are subjects (pronouns prefer them)."""
         assert sent.doc is not None
         for ent in sent.doc.ents:
-            kind = SPEAKER_LABELS.get(ent.label_)
+            kind = _kind_of(ent)
             if kind is None or self._in_quote(sent, ent[0]) or self._outlet(ent):
                 continue
             e = self.registry.link(self._full_name(ent), kind, _before(ent))
@@ -226,6 +286,9 @@ class Reader:
         head = root.head
         if root.dep_ in ("dobj", "dative") and lemma_of(head) in ("tell", "inform", "ask"):
             return True
+        if ADDRESSEE and root.dep_ == "pobj" and head.lower_ == "to" and (
+                head.dep_ == "dative" or lemma_of(head.head) in DOCUMENT_HEADS):
+            return True  # "issued a statement to the Stock Exchange": addressed, not speaking
         return root.dep_ == "pobj" and head.lower_ in ("to", "with") and \
             lemma_of(head.head) in ("tell", "talk", "speak", "say", "explain", "write")
 
@@ -233,6 +296,13 @@ class Reader:
         """The entity's text with a title of nobility before it ("Sir Ian Blair", "Lord X of Y")."""
         doc = ent.doc
         start, end = ent.start, ent.end
+        if NAME_TAIL and ent.label_ == "PERSON" and end - start > 2:
+            # "Gloucester director of rugby Nigel Melville", "Tories Ken Clarke": the recogniser
+            # took the role or a group in; the name is what follows the last such word.
+            for t in doc[start:end - 2]:
+                if t.is_lower and t.is_alpha and t.lower_ not in NAME_PARTICLES or \
+                        t.tag_ in ("NNPS", "NN", "NNS"):
+                    start = t.i + 1
         if start > 0 and doc[start - 1].text in KEEP_TITLES:
             start -= 1
         if doc[start].text in KEEP_TITLES and end + 1 < len(doc) and doc[end].lower_ == "of" \
@@ -277,19 +347,31 @@ class Reader:
         # a person known to have the pronoun's gender beats one of unknown gender nearby.
         history: list[tuple[int, Entity]] = []
         for dist, s in enumerate(reversed(self.done[-8:]), start=1):
-            for e in (s.subject, *s.speakers[::-1], *s.subjects, *s.mentions):
+            for e in (s.subject, *s.speakers[::-1], *s.subjects):
                 if e is not None:
                     history.append((dist, e))
+            if not MENTIONS_LAST:
+                history.extend((dist, e) for e in s.mentions)
+        if MENTIONS_LAST:
+            # A name met only as an object ("a win over Bath") comes after every subject and
+            # speaker of the sentences before.
+            for dist, s in enumerate(reversed(self.done[-MENTION_WINDOW:]), start=1):
+                history.extend((dist + 50, e) for e in s.mentions)
         history.extend((99, e) for e in reversed(self.registry.recent))
         if want in ("m", "f"):
             prev = self.done[-1] if self.done else None
             if prev is not None and prev.proxy is not None and prev.proxy[1] in (want, None):
                 return prev.proxy[0]  # "The X spokeswoman said ... she added": X speaking
-            ok = [(d, e) for d, e in history if e.kind == "person" and e.gender in (want, None)
-                  or e.kind == "unnamed" and e.gender == want]
+            ok = [(d, e) for d, e in history if (e.kind == "person" and e.gender in (want, None)
+                  or e.kind == "unnamed" and e.gender == want) and not self._named_in_quote(e)]
             if not ok:
                 return None
-            # Within the nearest sentence that has a candidate, one known to have the gender wins.
+            # The nearest sentence's subject, when it may have the gender, is the antecedent
+            # (centering: "Vickery spoke with David Barnes. '...,' he said" is Vickery);
+            # otherwise, within that sentence, one known to have the gender wins.
+            near = self.done[-ok[0][0]] if ok[0][0] <= min(len(self.done), 8) else None
+            if SUBJECT_FIRST and near is not None and near.subject is ok[0][1]:
+                return ok[0][1]
             known = [e for d, e in ok if e.gender == want and d == ok[0][0]]
             pick = known[0] if known else ok[0][1]
             return pick  # its gender is not learned from here: one wrong guess would cascade
@@ -299,6 +381,12 @@ class Reader:
             if want == "they" and e.kind in ("organisation", "group", "unnamed"):
                 return e
         return None
+
+    def _named_in_quote(self, e: Entity) -> bool:
+        """Is this person named in the sentence's own quote? ("I've had a quiet word with Olof,"
+        he told ...: people do not speak of themselves by name, so "he" is someone else.)"""
+        return QUOTE_NAMES_OTHERS and any(t in self.quoted_names for t in e.tokens
+                                          if t not in HONORIFICS)
 
     def _description(self, head: Token, text: str) -> Entity | None:
         """ "the minister" / "the firm": the nearest compatible speaker already introduced."""
@@ -310,27 +398,51 @@ class Reader:
             # The person whose introduction shares the head noun and most other words
             # ("the Tory leader" -> "Tory leader Michael Howard"), the more recent on a tie.
             best: tuple[int, int, Entity] | None = None
+            titled = self._titled_in_text(text) if TITLE_IN_TEXT else None
             for rank, e in enumerate(self.registry.recent):
                 if e.kind != "person":
                     continue
                 known = set(" ".join([e.role, *e.descriptions]).lower().replace("-", " ").split())
                 if lemma not in known and head.lower_ not in known:
                     continue
+                if titled is not None and words - known - {"former"}:
+                    continue  # "the foreign secretary" is not "shadow home secretary X"
                 score = len(words & known)
                 if best is None or (score, rank) > best[:2]:
                     best = (score, rank, e)
             if best is not None:
                 return best[2]
+            if titled is not None:
+                name, _, _ = clean_name(titled)
+                return self.registry.find(name, "person") or self.registry.link(titled, "person")
         if org:
             for e in reversed(self.registry.recent):
                 if e.kind == "organisation":
                     return e
             return None
-        if lemma in PERSON_HEADS and not (words & {"former", "another", "other"}):
+        if lemma in PERSON_HEADS and not (words & ({"another", "other"} if FORMER_IS_ROLE
+                                                   else {"former", "another", "other"})):
             for s in reversed(self.done[-3:]):
                 for cand in (*reversed(s.speakers), s.subject):
                     if cand is not None and cand.kind == "person":
                         return cand
+        return None
+
+    def _titled_in_text(self, text: str) -> str | None:
+        """ "the foreign secretary" -> "Foreign Secretary Jack Straw" written anywhere before in
+        the story (its introduction may lie in a sentence the parser never read)."""
+        title = re.sub(r"^(?:the|The)\s+", "", text.strip())
+        if not title or len(title.split()) > 4 or not title[0].isalpha():
+            return None
+        pattern = re.escape(title).replace("\\ ", r"\s+")
+        for m in re.finditer(rf"\b(?i:{pattern})\s+((?:[A-Z][\w'’-]+\s+){{0,2}}[A-Z][\w'’-]+)",
+                             self.registry.text):
+            before = self.registry.text[max(0, m.start() - 20):m.start()].split()
+            if before and before[-1].lower() in TITLE_MODIFIERS:
+                continue  # "Deputy Prime Minister X", "shadow home secretary X": another title
+            name, titles, _ = clean_name(m.group(1))
+            if gender_of(name.split()[:1]) or titles or len(name.split()) > 1:
+                return m.group(1)
         return None
 
     def _np_text(self, tok: Token, sent: Sent) -> str:
@@ -351,8 +463,9 @@ class Reader:
         if low in _PRONOUNS and pos_of(tok) == "PRON":
             return Said(self._pronoun(low, sent))
         span = spans.get(tok.i)
-        if span is not None and span.label_ in SPEAKER_LABELS and not is_outlet(span.text):
-            ent = self.registry.link(self._full_name(span), SPEAKER_LABELS[span.label_], _before(span))
+        kind = _kind_of(span) if span is not None else None
+        if span is not None and kind is not None and not is_outlet(span.text):
+            ent = self.registry.link(self._full_name(span), kind, _before(span))
             return Said(ent, self._role(tok, span, sent))
         if span is not None and span.text in SPEAKING_PLACES or \
                 self._proper_text(tok, sent) in SPEAKING_PLACES:
@@ -369,8 +482,15 @@ class Reader:
         # A person named beside a title: "president and chief executive Bill Owens".
         for c in tok.children:
             cs = spans.get(c.i)
+            if ROLE_APPOS and cs is None and c.dep_ == "appos" and c.tag_ == "NNP" and \
+                    lemma_of(tok) in PERSON_HEADS and not self._in_quote(sent, c):
+                # "Arsenal's Brazilian midfielder Edu": a role and a name the recogniser missed
+                name = self._proper_text(c, sent)
+                known = self.registry.find(clean_name(name)[0], "person")
+                ent = known or self.registry.link(name, "person")
+                return Said(ent, _clean_role(self._np_text(tok, sent)))
             if c.dep_ in ("appos", "conj", "compound") and cs is not None and \
-                    cs.label_ == "PERSON" and c.i == cs.root.i:
+                    _kind_of(cs) == "person" and c.i == cs.root.i:
                 ent = self.registry.link(self._full_name(cs), "person")
                 if c.i < tok.i or (c.dep_ == "appos" and tok.doc[cs.start - 1].text == ","):
                     role = self._np_text(tok, sent)  # "the manager, Arsene Wenger,"
@@ -380,6 +500,9 @@ class Reader:
                     if part and len(part.split()) <= 5 and part not in ent.descriptions:
                         ent.descriptions.append(part)  # "fellow distance runner"
                 return Said(ent, _clean_role(role))
+        titled = self._title_of(tok, sent, spans)
+        if titled is not None:
+            return titled
         if pos_of(tok) == "PROPN":
             name = self._proper_text(tok, sent)
             words = name.split()
@@ -400,6 +523,11 @@ class Reader:
             return self._proxy(tok, sent, spans, text)
         det = next((c.lower_ if c.dep_ == "det" or pos_of(c) == "PRON" else "the"
                     for c in tok.children if c.dep_ in ("det", "poss")), "")
+        if OWNED_BODY and lemma in ORG_HEADS and any(
+                c.dep_ == "poss" and pos_of(c) in ("NOUN", "PROPN") for c in tok.children):
+            # "The prime minister's office", "Supporters' group": a body the possessor names,
+            # not the last organisation met; "it" can then mean it.
+            return Said(self.registry.link(text, "organisation"), "", text)
         if lemma in DOCUMENT_HEADS or lemma in ("figure", "research", "book"):
             # "a survey conducted by security firm Mirapoint": the body named inside speaks.
             for t in tok.subtree:
@@ -428,6 +556,25 @@ class Reader:
         if det in ("a", "an") and lemma in PERSON_HEADS:
             self.pending.append(said)  # "a headteacher has warned" ... named in the next sentence
         return said
+
+    def _title_of(self, tok: Token, sent: Sent, spans: dict[int, Span]) -> Said | None:
+        """ "Director of rugby Nigel Melville", "Chairman of the committee Peter Ainsworth": a
+        title whose "of" phrase ends in a person's name is that person (a relational noun,
+        "the father of Damilola Taylor", is someone else)."""
+        lemma = lemma_of(tok)
+        if not TITLE_OF or lemma not in PERSON_HEADS or lemma in RELATIONAL_HEADS:
+            return None
+        for prep in tok.children:
+            if prep.dep_ != "prep" or prep.lower_ != "of":
+                continue
+            last = prep.right_edge
+            cs = spans.get(last.i)
+            if cs is not None and cs.label_ == "PERSON" and cs.end - 1 == last.i and \
+                    cs.start > prep.i + 1:
+                ent = self.registry.link(self._full_name(cs), "person")
+                role = self._text(sent, tok.left_edge, tok.doc[cs.start - 1])
+                return Said(ent, _clean_role(role))
+        return None
 
     def _proxy(self, tok: Token, sent: Sent, spans: dict[int, Span], text: str) -> Said:
         """ "a spokesman for X", "a Tesco spokesman": X speaks, the noun is the role."""
@@ -505,6 +652,9 @@ class Reader:
         for t in sent.doc:
             if t.lower_ == "according" and any(c.lower_ == "to" for c in t.children):
                 out.append(t)
+            elif STANCE and _stance_clause(t) is not None and not self._in_quote(sent, t) \
+                    and not _reported(t):
+                out.append(t)  # "Thanou is confident she ... will not be punished"
         return sorted(out, key=lambda t: t.i)
 
     def _subject(self, verb: Token, sent: Sent) -> Token | None:
@@ -512,25 +662,48 @@ class Reader:
             to = next(c for c in verb.children if c.lower_ == "to")
             return next((c for c in to.children if c.dep_ == "pobj"), None)
         v: Token | None = verb
+        below: Token | None = None  # the verb climbed from
         for _ in range(3):
             if v is None:
                 return None
-            subj = next((c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")
-                         and not self._in_quote(sent, c)), None)
+            if RAISING and below is not None and below.tag_ == "VBG" and \
+                    v.lower_ in PERCEPTION_LEMMAS:
+                obj = next((c for c in v.children if c.dep_ in ("dobj", "dative")
+                            and c.i < below.i and not self._in_quote(sent, c)), None)
+                if obj is not None:
+                    return obj  # "The documentary showed Mr Nattrass ... telling the meeting"
+            subjs = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")
+                     and not self._in_quote(sent, c)]
+            # "The charity's head of HIV/Aids, Simon Wright said": two subjects where the parse
+            # missed an apposition; the one next to the verb is the name.
+            at = v.i
+            subj = min(subjs, key=lambda c: abs(c.i - at)) if subjs and NEAREST_SUBJECT else \
+                next(iter(subjs), None)
             if subj is not None:
+                if subj.dep_ == "nsubjpass" and RAISING and below is not None:
+                    return subj  # "Mr X was heard saying", "she was quoted as saying"
                 if subj.dep_ == "nsubjpass" and lemma_of(v) != "quote":
                     return None  # "is said to", "were told": nobody named speaks
                 if subj.lower_ in ("who", "that", "which") and v.dep_ == "relcl":
+                    if WHO_NEXT and subj.lower_ == "who" and subj.i > 0:
+                        # "backed by Culture, Media and Sport Secretary Tessa Jowell who said":
+                        # "who" follows the person it is said of, wherever the parse hung it.
+                        prev = v.doc[subj.i - 1]
+                        prev = v.doc[subj.i - 2] if prev.text == "," and subj.i > 1 else prev
+                        if prev.ent_type_ == "PERSON" and prev.i != v.head.i:
+                            return prev
                     return v.head
                 return subj
-            if any(c.dep_ == "auxpass" for c in v.children):
+            if any(c.dep_ == "auxpass" for c in v.children) and (below is None or not RAISING):
                 return None
             before = v.doc[v.i - 1] if v.i > 0 else None
             if v.dep_ == "conj" and before is not None and pos_of(before) == "PROPN" and \
                     not self._in_quote(sent, before):
                 return before  # "... at Twickenham and Kirwan says": a name the parse misplaced
             if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head.i != v.i:
-                v = v.head
+                below, v = v, v.head
+                if RAISING and v.dep_ == "prep" and v.tag_ == "IN" and v.head.i != v.i:
+                    v = v.head  # "was quoted as| saying"
                 continue
             if v.dep_ in ("relcl", "acl") and pos_of(v.head) in ("NOUN", "PROPN"):
                 return v.head  # "exporters who stated ...", "with some analysts saying ..."
@@ -552,11 +725,38 @@ class Reader:
 
     def read(self) -> None:
         for sent in self.sents:
+            before = len(self.indirect)
             self._read(sent)
+            if len(self.indirect) == before and REPORTED_RUN:
+                self._reported_run(sent)
             self.done.append(sent)
 
-    def _carry(self) -> Said | None:
+    def _reported_run(self, sent: Sent) -> None:
+        """ "The report said ... . Financing would be too little.": a sentence with no speech
+        verb and no quote, right after an indirect quote in the same paragraph, whose verb is
+        backshifted to a modal ("would", "could", "should") goes on reporting the same speaker."""
+        if not self.indirect or not self.done or sent.segs or _SPEECH_WORD.search(sent.mtext):
+            return
+        prev_sent, _, said = self.indirect[-1]
+        if prev_sent is not self.done[-1] or prev_sent.para != sent.para:
+            return
+        root = next((t for t in sent.doc if t.dep_ == "ROOT"), None) if sent.doc else None
+        if root is None or not any(c.dep_ == "aux" and _BACKSHIFT.fullmatch(c.lower_)
+                                   for c in root.children):
+            return  # the main verb's own modal, not one in a clause inside the sentence
+        if any(c.dep_ == "nsubj" and c.lower_ in ("i", "we", "you", "it") for c in root.children):
+            return  # "it would seem": the writer's voice
+        text = self.texts[sent.para][sent.start:sent.end].strip().rstrip(".")
+        self.indirect.append((sent, text, said))
+
+    def _carry(self, sent: Sent | None = None) -> Said | None:
         prev = self.done[-1] if self.done else None
+        if INTRODUCED and sent is not None and prev is not None and prev.para == sent.para and \
+                not prev.segs and prev.subject is not None and prev.subject.kind == "person" \
+                and (self.last is None or self.last.entity is not prev.subject):
+            # "His friend, Saxon Spence, lays the blame on one issue. "You cannot ...": the
+            # person the sentence before introduced, not the last speaker.
+            return Said(prev.subject)
         if self.last is not None:
             return self.last
         if prev is not None and prev.subject is not None and prev.subject.kind == "person":
@@ -582,9 +782,10 @@ class Reader:
             for seg in sent.segs:
                 if seg.cont:
                     continue
-                carried = self._carry()
+                carried = self._carry(sent)
                 if carried is not None and sent.quote_only:
                     self.said[id(seg)] = carried
+                    self.carried.add(id(seg))
                     sent.speakers.append(carried.entity) if carried.entity else None
                 else:
                     self.dropped.add(id(seg))
@@ -596,8 +797,21 @@ class Reader:
         if root is not None:
             subj = next((c for c in root.children if c.dep_ == "nsubj"
                          and not self._in_quote(sent, c)), None)
-            if subj is not None and root not in verbs and pos_of(subj) in ("PROPN", "PRON"):
-                sent.subject = self._speaker_of(subj, sent, spans).entity
+            if subj is not None and root not in verbs and (pos_of(subj) in ("PROPN", "PRON") or (
+                    INTRODUCED and any(c.dep_ == "appos" and (
+                        c.i in spans and _kind_of(spans[c.i]) == "person" or ROLE_APPOS and
+                        c.i not in spans and c.tag_ == "NNP" and lemma_of(subj) in PERSON_HEADS)
+                        for c in subj.children))):
+                sent.subject = self._speaker_of(subj, sent, spans).entity  # "His friend, X, ..."
+            elif COPULA_NAME and subj is not None and root.lower_ in _COPULAS and \
+                    lemma_of(subj) in PERSON_HEADS:
+                # "The musical's British director is Matthew Warchus": the name is the subject.
+                attr = next((c for c in root.children if c.dep_ == "attr" and c.i in spans
+                             and _kind_of(spans[c.i]) == "person"), None)
+                if attr is not None:
+                    sent.subject = self.registry.link(self._full_name(spans[attr.i]), "person")
+        self.quoted_names = {w for seg in sent.segs for w in re.findall(
+            r"[A-Z][\w'’-]+", self.texts[sent.para][seg.start:seg.end])}
         resolved: dict[int, Said] = {}
         for v in verbs:
             said = self._said(v, sent, spans)
@@ -621,10 +835,11 @@ class Reader:
             if verb is None:
                 if seg.cont:
                     continue
-                carried = self._carry()
+                carried = self._carry(sent)
                 narrative_before = re.search(r"[A-Za-z]", before)
                 if carried is not None and not narrative_before and len(words) > 3:
                     self.said[id(seg)] = carried
+                    self.carried.add(id(seg))
                 else:
                     self.dropped.add(id(seg))
                 continue
@@ -716,9 +931,36 @@ class Reader:
             own = {t.i for t in v.subtree}
             clause = [t for t in doc if t.i not in own]
             return clause if len([t for t in clause if not t.is_punct]) >= 3 else None
+        if MISPARSED_SAY and lemma == "say" and any(c.dep_ == "dobj" and c.i > v.i
+                                                    for c in v.children):
+            # "said the Dome cost taxpayers £28.7m": "say" with a noun object and a verb after
+            # it is a clause the small parser broke; what follows the verb is reported.
+            rest = list(doc[v.i + 1:])
+            if len([t for t in rest if not t.is_punct]) >= 5 and any(
+                    t.tag_ in ("VBD", "VBZ", "VBP", "MD", "VBN") for t in rest):
+                return rest
+        stance = _stance_clause(v) if STANCE else None
+        if stance is not None:
+            return list(doc[stance.left_edge.i:stance.right_edge.i + 1])
         comps = [c for c in v.children if c.dep_ == "ccomp"]
         if comps and lemma in REPORTING_LEMMAS:
-            return list(doc[comps[0].left_edge.i:comps[-1].right_edge.i + 1])
+            end = comps[-1].right_edge.i
+            if CONJ_CLAUSE:
+                # "said the rebate was X and there was no reason ...": a clause the parse
+                # conjoined to the verb, with its own subject, goes on with what is reported.
+                for c in v.children:
+                    if c.dep_ == "conj" and c.i > end and lemma_of(c) not in SPEECH_VERBS and any(
+                            g.dep_ in ("nsubj", "nsubjpass", "expl") for g in c.children):
+                        end = c.right_edge.i
+            return list(doc[comps[0].left_edge.i:end + 1])
+        if lemma in CHARGE_LEMMAS:
+            # "accused ministers of turning Britain into a dumpsite", "criticised the firm for
+            # failing ...": the charge, object and gerund, is what the speaker said.
+            obj = next((c for c in v.children if c.dep_ == "dobj"), None)
+            prep = next((c for c in v.children if c.dep_ == "prep" and c.lower_ in ("of", "for")
+                         and any(g.dep_ == "pcomp" and g.tag_ == "VBG" for g in c.children)), None)
+            if obj is not None and prep is not None and obj.i < prep.i:
+                return list(doc[obj.left_edge.i:prep.right_edge.i + 1])
         xcomp = next((c for c in v.children if c.dep_ == "xcomp"
                       and any(a.lower_ == "to" for a in c.lefts)), None)
         if xcomp is not None and lemma in INFINITIVE_LEMMAS:
@@ -736,8 +978,12 @@ class Reader:
         for chain in chains(self.segs):
             if id(chain[0]) in self.dropped:
                 continue
-            said = next((self.said[id(s)] for s in chain if id(s) in self.said
-                         and self.said[id(s)].entity is not None), None)
+            # A speech verb anywhere in the quote ('"... house. "Some exhibitors ...," said Mr
+            # Joseph') names its speaker; a speaker carried from before only fills in.
+            named = [s for s in chain if id(s) in self.said and self.said[id(s)].entity is not None]
+            if CHAIN_VERB_FIRST:
+                named.sort(key=lambda s: id(s) in self.carried)
+            said = self.said[id(named[0])] if named else None
             if said is None or said.entity is None:
                 continue
             ent = said.entity
@@ -798,6 +1044,37 @@ def _reported(verb: Token) -> bool:
     return False
 
 
+def _stance_clause(t: Token) -> Token | None:
+    """The clause of "X is confident (that) ...": a copula whose adjective of stance
+    (``data.STANCE_ADJECTIVES``) takes a clause; None for any other token."""
+    if t.tag_ not in ("VBZ", "VBD", "VBP", "VB", "VBN") or t.lower_ not in _COPULAS:
+        return None
+    for adj in t.children:
+        if adj.dep_ == "acomp" and adj.lower_ in STANCE_ADJECTIVES:
+            return next((c for c in adj.children if c.dep_ == "ccomp"), None)
+    return None
+
+
+def _kind_of(ent: Span) -> str | None:
+    """The kind of speaker a name is: its label's (``data.SPEAKER_LABELS``), but a person
+    whatever the label when a person's role noun stands before it ("captain Fabien Pelous")."""
+    if ROLE_NOUN_PERSON and ent.root.tag_ == "NNP" and any(
+            t.i < ent.start and t.dep_ in ("compound", "amod", "nmod") and t.tag_ == "NN"
+            and t.lower_ in PERSON_HEADS for t in ent.root.lefts):
+        return "person"
+    root = ent.root
+    if ROLE_NOUN_PERSON and root.tag_ == "NNP" and (
+            root.dep_ == "appos" and lemma_of(root.head) in PERSON_HEADS
+            or any(c.dep_ == "appos" and c.tag_ in ("NN", "NNS") and lemma_of(c) in PERSON_HEADS
+                   for c in root.children)):
+        return "person"  # "His friend, Saxon Spence, leader of ...": in apposition to a role
+    if WHO_PERSON and ent.root.tag_ == "NNP" and ent.label_ != "PERSON" and any(
+            c.dep_ == "relcl" and any(w.lower_ in ("who", "whom") and w.dep_.startswith("nsubj")
+                                      for w in c.children) for c in ent.root.children):
+        return "person"  # "Baros, who is Liverpool's leading scorer": "who" is said of people
+    return SPEAKER_LABELS.get(ent.label_)
+
+
 def _before(ent: Span) -> list[str]:
     return [t.text for t in ent.doc[max(0, ent.start - 2):ent.start]]
 
@@ -814,6 +1091,14 @@ def to_parse(sents: list[Sent]) -> list[Sent]:
     """The sentences worth parsing: those with a quote mark or a speech verb, and the sentence
     before each (where "he" in '"...," he said' usually finds its antecedent)."""
     keep = [needs_parse(s) for s in sents]
+    if REPORTED_RUN:
+        # A backshifted sentence after a speech verb in its paragraph may go on reporting it.
+        for i in range(1, len(sents)):
+            if keep[i - 1] and sents[i].para == sents[i - 1].para and not sents[i].segs and \
+                    _BACKSHIFT.search(sents[i].mtext):
+                keep[i] = True
+    if LEDE and keep:
+        keep[0] = True
     if CONTEXT:
         for i in range(len(sents) - 1):
             if keep[i + 1] or sents[i + 1].quote_only:

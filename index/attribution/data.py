@@ -93,6 +93,18 @@ SPEECH_FORMS: frozenset[str] = frozenset(f for forms, _ in SPEECH_VERBS.values()
 REPORTING_LEMMAS: frozenset[str] = frozenset(k for k, (_, rep) in SPEECH_VERBS.items() if rep)
 # Verbs whose reported content is an infinitive: "X urged Y to ...", "X pledged to ...".
 INFINITIVE_LEMMAS: frozenset[str] = _words("urge call ask tell pledge promise vow warn demand agree")
+# Adjectives of stance whose clause reports the subject's view ("X is confident (that) ...").
+STANCE_ADJECTIVES: frozenset[str] = _words("confident adamant convinced sure certain optimistic "
+                                           "hopeful pessimistic adamant unconvinced positive")
+# Verbs of charge or praise whose object and gerund report what was said ("accused ministers of
+# turning Britain into a dumpsite").
+CHARGE_LEMMAS: frozenset[str] = _words("accuse criticise praise blame condemn attack")
+# Verbs whose object is the subject of the participle after it ("the film showed Mr X telling
+# the meeting", "cameras caught him saying"): any other verb's participle is its subject's
+# ("he criticised the plan, saying ...").
+PERCEPTION_LEMMAS: frozenset[str] = _words(
+    "show showed shows showing shown see saw seen sees seeing hear heard hears hearing catch "
+    "caught film filmed record recorded capture captured depict depicted depicts picture pictured")
 
 # --- who can speak --------------------------------------------------------------------------
 # spaCy entity label: the kind of speaker it names (places, works, dates never speak).
@@ -153,6 +165,9 @@ FEMALE_NAMES: frozenset[str] = _words(
     "hillary serena venus kelly paula tessa britney kylie madonna oprah hazel estelle patricia "
     "ruth tanni denise jo kelly") - {"kelly"}
 
+# Lower-case words inside a name ("Ruud van Nistelrooy"): not the end of a role before it.
+NAME_PARTICLES: frozenset[str] = _words("de da di del della der den van von le la du dos das bin al "
+                                        "el ben ter")
 # Capitalised words that stand before a surname without being a first name.
 NOT_FIRST_NAMES: frozenset[str] = _words(
     "the a an but and so yet if when while as at in on for from by with after before since "
@@ -192,6 +207,15 @@ PERSON_HEADS: frozenset[str] = _words(
     "chairperson envoy ambassador diplomat adviser advisor aide producer director presenter "
     "host comedian musician rapper guitarist drummer frontman veteran candidate leader "
     "victim witness resident spokesperson former")
+# Person nouns that relate their "of" phrase to someone else ("the father of X", "a friend of
+# X"): not titles, so X is not the speaker ("director of rugby X" is X).
+RELATIONAL_HEADS: frozenset[str] = _words(
+    "father mother son daughter wife husband brother sister friend lawyer solicitor barrister "
+    "spokesman spokeswoman spokesperson aide adviser advisor victim witness family relative "
+    "colleague partner fan agent biographer widow parent")
+# Words that make a title another one ("shadow home secretary", "deputy prime minister").
+TITLE_MODIFIERS: frozenset[str] = _words("shadow deputy vice former acting assistant junior "
+                                         "ex interim outgoing")
 # Documents that speak for the body that wrote them ("the report said"): the last organisation.
 DOCUMENT_HEADS: frozenset[str] = _words("report statement letter study survey document "
                                            "paper website filing")

@@ -164,6 +164,11 @@ class Registry:
         elif kind == "organisation" and 2 <= len(name.split()) <= 3 and gender_of(name.split()[:1]):
             kind = "person"  # "Omar Alleyne-Lawler" (a first name the recogniser took for a body)
         ent = self.find(name, kind)
+        if ent is not None and titles and not self._fits_honorific(ent, titles):
+            # "Mr Blair" is not "Sir Ian Blair", "Mrs Jones" not a man: another of that name.
+            ent = next((e for e in reversed(self.recent) if e is not ent and e.kind == "person"
+                        and e.tokens[-1:] == name.split()[-1:]
+                        and self._fits_honorific(e, titles)), None)
         if ent is None and kind != "person" and len(name.split()) == 1:
             ent = self.find(name, "person")  # a surname the recogniser took for a body
         if ent is None and kind == "person":
@@ -190,6 +195,18 @@ class Registry:
                 ent.kind = "person"
         self.touch(ent)
         return ent
+
+    @staticmethod
+    def _fits_honorific(ent: Entity, titles: list[str]) -> bool:
+        """Can "Mr/Mrs/Ms X" be this person? Not one known as "Sir X" or "Lord X" (they keep the
+        title), nor one of the other gender."""
+        plain = {t.rstrip(".") for t in titles} & {"Mr", "Mrs", "Ms", "Miss"}
+        if not plain or ent.kind != "person":
+            return True
+        if any(n.split()[0] in KEEP_TITLES for n in ent.names if n):
+            return False
+        want = "m" if "Mr" in plain else "f"
+        return ent.gender in (None, want)
 
     def unnamed(self, description: str) -> Entity:
         """An unnamed speaker ("a spokesperson", "officials"), one per description."""

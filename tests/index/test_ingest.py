@@ -250,6 +250,48 @@ def test_clean_blocks_drops_furniture_lines_and_reads_a_by_line():
                                   "Share this story on social media"}
 
 
+
+# News that reports on donations, subscriptions or members, last in its story (archive stories
+# lost these paragraphs to the appeal cut: sainsbury-s-labour-election-gift, telewest-to-...).
+NEWS_ABOUT_MONEY = [
+    "Lord Sainsbury gives Labour £2m",
+    "Science minister Lord Sainsbury has given Labour another £2m, the party said on Tuesday.",
+    "It is the latest hefty donation to the party by the billionaire - he has contributed "
+    "more than £10m since 1999.",
+    "\"Through the generosity of David Sainsbury and other Labour supporters, Labour will be "
+    "campaigning hard to take Britain forward and to stop the Tories taking us back,\" Mr Carter "
+    "said.",
+    "Sky also charges a £10 subscription fee to the service, unless viewers have a subscription "
+    "to one of its premium packages.",
+    # A column's last paragraph may address its reader: one such line is not an appeal box.
+    "With a broadband net subscription, you can also get your TV and phone service.",
+]
+
+
+def test_news_paragraphs_about_donations_and_subscriptions_are_never_dropped():
+    clean = clean_blocks(list(NEWS_ABOUT_MONEY))
+    assert clean.paragraphs == NEWS_ABOUT_MONEY[1:]
+    assert clean.dropped == []
+
+
+def test_an_appeal_box_after_such_news_is_still_cut_whole():
+    appeal = ["Support us", "If you value our reporting, please consider a monthly donation.",
+              "Monthly direct debit", "Donate now with Pay Pal"]
+    clean = clean_blocks([*NEWS_ABOUT_MONEY[:-1], *appeal])
+    assert clean.paragraphs == NEWS_ABOUT_MONEY[1:-1]
+    assert clean.dropped == appeal
+
+
+def test_no_archive_story_loses_a_paragraph_to_cleaning():
+    """The 2,096 archive stories are plain news: cleaning keeps every paragraph of each."""
+    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "bbc-2005"
+    files = sorted(corpus.glob("*/*.txt"))
+    if not files:
+        pytest.skip(f"archive corpus not present at {corpus}")
+    lost = {f.stem: load_story(f).dropped for f in files}
+    assert {k: v for k, v in lost.items() if v} == {}
+
+
 # --- bad input -------------------------------------------------------------------------------
 
 

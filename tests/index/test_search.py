@@ -326,7 +326,9 @@ def test_scoped_answers_do_not_move_when_other_stories_are_indexed(searcher, arc
         assert (among.paragraph, among.excerpt) == (alone.paragraph, alone.excerpt), question
 
 
-@pytest.mark.xfail(strict=False, reason="attribution (#13): 'X accused ministers of ...' is not an indirect quote yet")
+@pytest.mark.xfail(strict=False, reason=(
+    "search: 'X accused ministers of ...' is now an indirect quote of X (attribution, #13) and the "
+    "who-said question finds him, but a plain question's hit on that paragraph shows his name too"))
 def test_who_said_names_the_speaker_of_reported_speech(embedder, fresh_index):
     story = made_up(
         "waste", "Nuclear waste plan attacked",
