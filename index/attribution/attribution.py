@@ -116,6 +116,8 @@ OWNED_BODY = True
 ADDRESSEE = True
 # "The director is X": X is the sentence's subject for the pronouns after it.
 COPULA_NAME = True
+# "the group" is the unnamed "group of MPs" met before, if nearer than any body.
+SAME_HEAD = True
 _COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
@@ -416,6 +418,12 @@ class Reader:
                 name, _, _ = clean_name(titled)
                 return self.registry.find(name, "person") or self.registry.link(titled, "person")
         if org:
+            # "the group" after "A group of MPs", "the commission" after "the Electoral
+            # Commission": a body named with the same head noun, before the last one met.
+            for e in reversed(self.registry.recent if SAME_HEAD else []):
+                if e.kind in ("organisation", "group", "unnamed") and \
+                        lemma in re.findall(r"[a-z]+", e.name.lower()):
+                    return e
             for e in reversed(self.registry.recent):
                 if e.kind == "organisation":
                     return e
@@ -803,6 +811,11 @@ class Reader:
                         c.i not in spans and c.tag_ == "NNP" and lemma_of(subj) in PERSON_HEADS)
                         for c in subj.children))):
                 sent.subject = self._speaker_of(subj, sent, spans).entity  # "His friend, X, ..."
+            elif SAME_HEAD and subj is not None and pos_of(subj) == "NOUN" and \
+                    lemma_of(subj) in ORG_HEADS | GROUP_HEADS and any(
+                        c.dep_ == "det" and c.lower_ in ("a", "an") for c in subj.children):
+                # "A group of MPs has tried ...": a body introduced, for "the group" after it.
+                self.registry.unnamed(self._np_text(subj, sent))
             elif COPULA_NAME and subj is not None and root.lower_ in _COPULAS and \
                     lemma_of(subj) in PERSON_HEADS:
                 # "The musical's British director is Matthew Warchus": the name is the subject.

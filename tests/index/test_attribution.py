@@ -861,3 +861,12 @@ def test_the_name_a_copula_gives_a_role_is_who_he_is() -> None:
         '"The production will be a hybrid of text, physical theatre and music," he said.',
     )
     assert who(qs, "hybrid of text") == "Matthew Warchus"
+
+
+def test_the_group_is_the_group_introduced_not_the_last_body_named() -> None:
+    said = indirect(
+        "A group of MPs has tried to raise the pressure on Tony Blair over reform to the House "
+        "of Lords by publishing a detailed blueprint for change.",
+        "The group says it can win support for removing the last 92 hereditaries.",
+    )
+    assert said == {"it can win support for removing the last 92 hereditaries": "A group of MPs"}
