@@ -118,6 +118,9 @@ ADDRESSEE = True
 COPULA_NAME = True
 # "the group" is the unnamed "group of MPs" met before, if nearer than any body.
 SAME_HEAD = True
+# "the firm" resolves only to a body the sentences before were about.
+SALIENT_BODY = True
+SALIENT_WINDOW = 5
 _COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
@@ -139,6 +142,7 @@ class Sent:
     subject: Entity | None = None
     subjects: list[Entity] = field(default_factory=list)
     mentions: list[Entity] = field(default_factory=list)
+    topics: list[Entity] = field(default_factory=list)  # named inside a subject's phrase
     proxy: tuple[Entity, str | None] | None = None  # a body that spoke through a spokes-person
 
 
@@ -274,6 +278,8 @@ class Reader:
                                                            ent.root.head.dep_ == "nsubj"):
                 sent.subjects.append(e)
             sent.mentions.append(e)
+            if any(a.dep_ in ("nsubj", "nsubjpass") for a in (ent.root, *ent.root.ancestors)):
+                sent.topics.append(e)  # in the subject's phrase: "Some groups, including X,"
 
     def _outlet(self, ent: Span) -> bool:
         """The outlet or person spoken to ("told Czech newspaper Daily Sport"), or a medium."""
@@ -424,6 +430,15 @@ class Reader:
                 if e.kind in ("organisation", "group", "unnamed") and \
                         lemma in re.findall(r"[a-z]+", e.name.lower()):
                     return e
+            if SALIENT_BODY:
+                # "the firm said" is the body the last sentences were about; a body only
+                # mentioned ("... to the House of Lords") is no antecedent: "the government".
+                for near in reversed(self.done[-SALIENT_WINDOW:]):
+                    for cand in (near.subject, *reversed(near.speakers), *near.subjects,
+                                 *near.topics):
+                        if cand is not None and cand.kind == "organisation":
+                            return cand
+                return None
             for e in reversed(self.registry.recent):
                 if e.kind == "organisation":
                     return e

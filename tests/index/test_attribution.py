@@ -870,3 +870,12 @@ def test_the_group_is_the_group_introduced_not_the_last_body_named() -> None:
         "The group says it can win support for removing the last 92 hereditaries.",
     )
     assert said == {"it can win support for removing the last 92 hereditaries": "A group of MPs"}
+
+
+def test_the_government_is_not_a_body_only_mentioned_before() -> None:
+    said = indirect(
+        "A group of MPs wants reform of the House of Lords.",
+        "The government said the plans were unlikely to succeed after opposition in the Lords.",
+    )
+    assert said == {"the plans were unlikely to succeed after opposition in the Lords":
+                    "government"}
