@@ -529,7 +529,7 @@ class Reader:
         if pos_of(tok) == "PROPN":
             name = self._proper_text(tok, sent)
             words = name.split()
-            if words and all(w[:1].isupper() for w in words) and not is_outlet(name):
+            if words and all(w[:1].isupper() or w == "of" for w in words) and not is_outlet(name):
                 bare, _, _ = clean_name(name)
                 known = self.registry.find(bare, "person") or self.registry.find(bare, "organisation")
                 if known is not None:
@@ -629,7 +629,14 @@ class Reader:
     def _proper_text(self, tok: Token, sent: Sent) -> str:
         parts = [t for t in tok.lefts if t.dep_ == "compound" and pos_of(t) == "PROPN"]
         first = min([tok, *parts], key=lambda t: t.i)
-        return self._text(sent, first, tok).strip()
+        last = tok
+        if first.text in KEEP_TITLES:  # "Lord Nicholls of Birkenhead": the peer's whole title
+            of = next((c for c in tok.rights if c.dep_ == "prep" and c.lower_ == "of"), None)
+            place = next((c for c in of.children if c.dep_ == "pobj"), None) if of else None
+            if place is not None and pos_of(place) == "PROPN" and of is not None and \
+                    of.i == tok.i + 1:
+                last = place
+        return self._text(sent, first, last).strip()
 
     def _role(self, tok: Token, span: Span, sent: Sent) -> str:
         """Title words before a name and the appositive after it."""

@@ -879,3 +879,9 @@ def test_the_government_is_not_a_body_only_mentioned_before() -> None:
     )
     assert said == {"the plans were unlikely to succeed after opposition in the Lords":
                     "government"}
+
+
+def test_a_peer_keeps_the_place_of_his_title() -> None:
+    qs = direct('Lord Nicholls of Birkenhead, in his ruling, said: "Indefinite imprisonment '
+                'without charge or trial is anathema in any country."')
+    assert who(qs, "anathema") == "Lord Nicholls of Birkenhead"
