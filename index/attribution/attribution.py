@@ -704,11 +704,12 @@ class Reader:
                     return obj  # "The documentary showed Mr Nattrass ... telling the meeting"
             subjs = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")
                      and not self._in_quote(sent, c)]
-            # "The charity's head of HIV/Aids, Simon Wright said": two subjects where the parse
-            # missed an apposition; the one next to the verb is the name.
+            # "The charity's head of HIV/Aids, Simon Wright said", "said co-ordinator Peter
+            # Facey": two subjects where the parse missed an apposition; a name first, then the
+            # one next to the verb.
             at = v.i
-            subj = min(subjs, key=lambda c: abs(c.i - at)) if subjs and NEAREST_SUBJECT else \
-                next(iter(subjs), None)
+            subj = min(subjs, key=lambda c: (c.ent_type_ not in SPEAKER_LABELS, abs(c.i - at))) \
+                if subjs and NEAREST_SUBJECT else next(iter(subjs), None)
             if subj is not None:
                 if subj.dep_ == "nsubjpass" and RAISING and below is not None:
                     return subj  # "Mr X was heard saying", "she was quoted as saying"

@@ -798,6 +798,8 @@ def test_of_two_subjects_the_name_next_to_said_speaks() -> None:
         'treatment condemns a generation of people to death."',
     )
     assert who(qs, "condemns a generation") == "Simon Wright"
+    qs = direct('"We believe this draft bill is detailed enough," said co-ordinator Peter Facey.')
+    assert who(qs, "draft bill") == "Peter Facey"
 
 
 def test_who_follows_its_person_and_a_role_names_a_person_the_recogniser_missed() -> None:
