@@ -118,6 +118,8 @@ ADDRESSEE = True
 COPULA_NAME = True
 # "the group" is the unnamed "group of MPs" met before, if nearer than any body.
 SAME_HEAD = True
+# "X's statement said": X speaks.
+OWNER_SPEAKS = True
 # "the firm" resolves only to a body the sentences before were about.
 SALIENT_BODY = True
 SALIENT_WINDOW = 5
@@ -552,6 +554,12 @@ class Reader:
             # not the last organisation met; "it" can then mean it.
             return Said(self.registry.link(text, "organisation"), "", text)
         if lemma in DOCUMENT_HEADS or lemma in ("figure", "research", "book"):
+            owner = next((c for c in tok.children if c.dep_ == "poss" and pos_of(c) == "PROPN"),
+                         None)
+            if OWNER_SPEAKS and owner is not None:
+                said = self._speaker_of(owner, sent, spans)  # "Mr Crosby's statement said"
+                if said.entity is not None:
+                    return Said(said.entity, said.role, text)
             # "a survey conducted by security firm Mirapoint": the body named inside speaks.
             for t in tok.subtree:
                 inner = spans.get(t.i)
@@ -618,6 +626,11 @@ class Reader:
             if c.dep_ == "poss" and spans.get(c.i) is not None and spans[c.i].label_ == "ORG":
                 ent = self.registry.link(spans[c.i].text, "organisation")
                 return Said(ent, noun, text)
+            if OWNER_SPEAKS and c.dep_ == "poss" and spans.get(c.i) is not None and \
+                    _kind_of(spans[c.i]) == "person" and lemma_of(tok) in DOCUMENT_HEADS:
+                # "Mr Crosby's statement said": his own words, not a spokesman's
+                ent = self.registry.link(self._full_name(spans[c.i]), "person")
+                return Said(ent, "", text)
         det = next((c.lower_ for c in tok.children if c.dep_ == "det"), "")
         if det in ("the", "a", "an") and "spokes" in tok.lower_:
             for s in reversed(self.done[-3:]):

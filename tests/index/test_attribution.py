@@ -887,3 +887,9 @@ def test_a_peer_keeps_the_place_of_his_title() -> None:
     qs = direct('Lord Nicholls of Birkenhead, in his ruling, said: "Indefinite imprisonment '
                 'without charge or trial is anathema in any country."')
     assert who(qs, "anathema") == "Lord Nicholls of Birkenhead"
+
+
+def test_a_persons_own_statement_is_his_words() -> None:
+    qs = direct('Mr Crosby\'s statement said: "The Conservative Party has been making an impact '
+                'on the issues of lower tax."')
+    assert who(qs, "making an impact") == "Crosby"
