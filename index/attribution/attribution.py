@@ -599,6 +599,8 @@ class Reader:
             if prep.dep_ != "prep" or prep.lower_ != "of":
                 continue
             last = prep.right_edge
+            if last.is_upper and last.i > 0 and last.doc[last.i - 1].ent_type_ == "PERSON":
+                last = last.doc[last.i - 1]  # "... Peter Ainsworth MP"
             cs = spans.get(last.i)
             if cs is not None and cs.label_ == "PERSON" and cs.end - 1 == last.i and \
                     cs.start > prep.i + 1:
