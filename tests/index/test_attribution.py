@@ -714,9 +714,9 @@ def test_a_title_whose_of_phrase_ends_in_a_name_is_that_person_a_relation_is_not
         'The father of Damilola Taylor said: "We will never stop asking for justice for our son."',
     )
     assert who(qs, "broken his radius") == "Nigel Melville"
-    qs = direct('Chairman of the Environmental Audit Committee Peter Ainsworth MP, said: "The '
+    mp = direct('Chairman of the Environmental Audit Committee Peter Ainsworth MP, said: "The '
                 'government\'s housing policy is an alarming example of disjointed thinking."')
-    assert who(qs, "disjointed thinking") == "Peter Ainsworth"
+    assert who(mp, "disjointed thinking") == "Peter Ainsworth"
     assert who(qs, "never stop asking") != "Damilola Taylor"
 
 
