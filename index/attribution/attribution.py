@@ -120,6 +120,8 @@ COPULA_NAME = True
 SAME_HEAD = True
 # "X's statement said": X speaks.
 OWNER_SPEAKS = True
+# "S, X has warned.": the whole of S is reported.
+INVERTED_REPORT = True
 # "the firm" resolves only to a body the sentences before were about.
 SALIENT_BODY = True
 SALIENT_WINDOW = 5
@@ -994,6 +996,17 @@ class Reader:
         if stance is not None:
             return list(doc[stance.left_edge.i:stance.right_edge.i + 1])
         comps = [c for c in v.children if c.dep_ == "ccomp"]
+        subj = next((c for c in v.children if c.dep_ == "nsubj"), None)
+        if INVERTED_REPORT and lemma in REPORTING_LEMMAS and subj is not None and \
+                subj.left_edge.i > 1 and doc[subj.left_edge.i - 1].text == "," and \
+                all(t.is_punct for t in doc[v.right_edge.i + 1:]) and (
+                    comps and comps[0].i < subj.i or not comps and v.dep_ == "conj"
+                    and v.head.i < subj.i and not any(c.dep_ in ("dobj", "xcomp")
+                                                      for c in v.children)):
+            # "Deaths in custody have reached "shocking" levels, a committee has warned",
+            # "National Insurance will be raised if Labour wins, Michael Howard has claimed":
+            # the report is all before the comma, however the parse hung it.
+            return list(doc[:subj.left_edge.i - 1])
         if comps and lemma in REPORTING_LEMMAS:
             end = comps[-1].right_edge.i
             if CONJ_CLAUSE:

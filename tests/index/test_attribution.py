@@ -896,3 +896,12 @@ def test_a_persons_own_statement_is_his_words() -> None:
     qs = direct('Mr Crosby\'s statement said: "The Conservative Party has been making an impact '
                 'on the issues of lower tax."')
     assert who(qs, "making an impact") == "Crosby"
+
+
+def test_an_inverted_report_takes_all_before_the_comma() -> None:
+    assert indirect('Deaths in custody have reached "shocking" levels, a committee of MPs and '
+                    "peers has warned.") == {
+        'Deaths in custody have reached "shocking" levels': "a committee of MPs and peers"}
+    assert indirect("National Insurance will be raised if Labour wins the next election, Tory "
+                    "leader Michael Howard has claimed.") == {
+        "National Insurance will be raised if Labour wins the next election": "Michael Howard"}
