@@ -122,6 +122,8 @@ SAME_HEAD = True
 OWNER_SPEAKS = True
 # "S, X has warned.": the whole of S is reported.
 INVERTED_REPORT = True
+# "S, he said, and T": T is reported too.
+PARENTHETICAL_CONJ = True
 # "the firm" resolves only to a body the sentences before were about.
 SALIENT_BODY = True
 SALIENT_WINDOW = 5
@@ -982,6 +984,12 @@ class Reader:
         lemma = lemma_of(v)
         if v.lower_ == "according" or v.dep_ == "parataxis":
             own = {t.i for t in v.subtree}
+            if PARENTHETICAL_CONJ and v.dep_ == "parataxis":
+                # "The economy had grown, he said, and was forecast to ...": what the parse
+                # conjoined to the inserted "he said" goes on with the report.
+                for c in v.children:
+                    if c.dep_ in ("conj", "cc") and c.i > v.i:
+                        own -= {t.i for t in c.subtree}
             clause = [t for t in doc if t.i not in own]
             return clause if len([t for t in clause if not t.is_punct]) >= 3 else None
         if MISPARSED_SAY and lemma == "say" and any(c.dep_ == "dobj" and c.i > v.i

@@ -905,3 +905,9 @@ def test_an_inverted_report_takes_all_before_the_comma() -> None:
     assert indirect("National Insurance will be raised if Labour wins the next election, Tory "
                     "leader Michael Howard has claimed.") == {
         "National Insurance will be raised if Labour wins the next election": "Michael Howard"}
+
+
+def test_what_follows_an_inserted_he_said_is_reported_too() -> None:
+    said = indirect("Gordon Brown spoke on Monday. The economy had grown for 50 consecutive "
+                    "quarters, he said, and was forecast to continue doing so over the next year.")
+    assert [s for t, s in said.items() if "was forecast to continue" in t] == ["Gordon Brown"]
