@@ -124,6 +124,8 @@ OWNER_SPEAKS = True
 INVERTED_REPORT = True
 # "S, he said, and T": T is reported too.
 PARENTHETICAL_CONJ = True
+# A date or place after a preposition is never a subject the parse misplaced.
+NOT_OBJECT = True
 # "the firm" resolves only to a body the sentences before were about.
 SALIENT_BODY = True
 SALIENT_WINDOW = 5
@@ -748,7 +750,9 @@ class Reader:
                 return None
             before = v.doc[v.i - 1] if v.i > 0 else None
             if v.dep_ == "conj" and before is not None and pos_of(before) == "PROPN" and \
-                    not self._in_quote(sent, before):
+                    not self._in_quote(sent, before) and not (
+                        NOT_OBJECT and before.dep_ == "pobj" and before.ent_type_ in NEVER_SPEAK):
+                # ("... on Wednesday said": a date after a preposition is no misplaced name)
                 return before  # "... at Twickenham and Kirwan says": a name the parse misplaced
             if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head.i != v.i:
                 below, v = v, v.head

@@ -911,3 +911,9 @@ def test_what_follows_an_inserted_he_said_is_reported_too() -> None:
     said = indirect("Gordon Brown spoke on Monday. The economy had grown for 50 consecutive "
                     "quarters, he said, and was forecast to continue doing so over the next year.")
     assert [s for t, s in said.items() if "was forecast to continue" in t] == ["Gordon Brown"]
+
+
+def test_a_date_before_a_conjoined_said_is_no_speaker() -> None:
+    said = indirect("Tony Blair has said he does not want higher tax rates for top earners but on "
+                    "Wednesday said other tax promises would be left to Labour's manifesto.")
+    assert said.get("other tax promises would be left to Labour's manifesto") == "Tony Blair"
