@@ -116,6 +116,19 @@ OWNED_BODY = True
 ADDRESSEE = True
 # "The director is X": X is the sentence's subject for the pronouns after it.
 COPULA_NAME = True
+# "the group" is the unnamed "group of MPs" met before, if nearer than any body.
+SAME_HEAD = True
+# "X's statement said": X speaks.
+OWNER_SPEAKS = True
+# "S, X has warned.": the whole of S is reported.
+INVERTED_REPORT = True
+# "S, he said, and T": T is reported too.
+PARENTHETICAL_CONJ = True
+# A date or place after a preposition is never a subject the parse misplaced.
+NOT_OBJECT = True
+# "the firm" resolves only to a body the sentences before were about.
+SALIENT_BODY = True
+SALIENT_WINDOW = 5
 _COPULAS = frozenset(["is", "are", "was", "were", "am", "be", "been", "remain", "remains", "remained"])
 _PRONOUNS = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they", "i": "self"}
 
@@ -137,6 +150,7 @@ class Sent:
     subject: Entity | None = None
     subjects: list[Entity] = field(default_factory=list)
     mentions: list[Entity] = field(default_factory=list)
+    topics: list[Entity] = field(default_factory=list)  # named inside a subject's phrase
     proxy: tuple[Entity, str | None] | None = None  # a body that spoke through a spokes-person
 
 
@@ -272,6 +286,8 @@ class Reader:
                                                            ent.root.head.dep_ == "nsubj"):
                 sent.subjects.append(e)
             sent.mentions.append(e)
+            if any(a.dep_ in ("nsubj", "nsubjpass") for a in (ent.root, *ent.root.ancestors)):
+                sent.topics.append(e)  # in the subject's phrase: "Some groups, including X,"
 
     def _outlet(self, ent: Span) -> bool:
         """The outlet or person spoken to ("told Czech newspaper Daily Sport"), or a medium."""
@@ -416,6 +432,21 @@ class Reader:
                 name, _, _ = clean_name(titled)
                 return self.registry.find(name, "person") or self.registry.link(titled, "person")
         if org:
+            # "the group" after "A group of MPs", "the commission" after "the Electoral
+            # Commission": a body named with the same head noun, before the last one met.
+            for e in reversed(self.registry.recent if SAME_HEAD else []):
+                if e.kind in ("organisation", "group", "unnamed") and \
+                        lemma in re.findall(r"[a-z]+", e.name.lower()):
+                    return e
+            if SALIENT_BODY:
+                # "the firm said" is the body the last sentences were about; a body only
+                # mentioned ("... to the House of Lords") is no antecedent: "the government".
+                for near in reversed(self.done[-SALIENT_WINDOW:]):
+                    for cand in (near.subject, *reversed(near.speakers), *near.subjects,
+                                 *near.topics):
+                        if cand is not None and cand.kind == "organisation":
+                            return cand
+                return None
             for e in reversed(self.registry.recent):
                 if e.kind == "organisation":
                     return e
@@ -506,7 +537,7 @@ class Reader:
         if pos_of(tok) == "PROPN":
             name = self._proper_text(tok, sent)
             words = name.split()
-            if words and all(w[:1].isupper() for w in words) and not is_outlet(name):
+            if words and all(w[:1].isupper() or w == "of" for w in words) and not is_outlet(name):
                 bare, _, _ = clean_name(name)
                 known = self.registry.find(bare, "person") or self.registry.find(bare, "organisation")
                 if known is not None:
@@ -529,6 +560,12 @@ class Reader:
             # not the last organisation met; "it" can then mean it.
             return Said(self.registry.link(text, "organisation"), "", text)
         if lemma in DOCUMENT_HEADS or lemma in ("figure", "research", "book"):
+            owner = next((c for c in tok.children if c.dep_ == "poss" and pos_of(c) == "PROPN"),
+                         None)
+            if OWNER_SPEAKS and owner is not None:
+                said = self._speaker_of(owner, sent, spans)  # "Mr Crosby's statement said"
+                if said.entity is not None:
+                    return Said(said.entity, said.role, text)
             # "a survey conducted by security firm Mirapoint": the body named inside speaks.
             for t in tok.subtree:
                 inner = spans.get(t.i)
@@ -568,6 +605,8 @@ class Reader:
             if prep.dep_ != "prep" or prep.lower_ != "of":
                 continue
             last = prep.right_edge
+            if last.is_upper and last.i > 0 and last.doc[last.i - 1].ent_type_ == "PERSON":
+                last = last.doc[last.i - 1]  # "... Peter Ainsworth MP"
             cs = spans.get(last.i)
             if cs is not None and cs.label_ == "PERSON" and cs.end - 1 == last.i and \
                     cs.start > prep.i + 1:
@@ -595,6 +634,11 @@ class Reader:
             if c.dep_ == "poss" and spans.get(c.i) is not None and spans[c.i].label_ == "ORG":
                 ent = self.registry.link(spans[c.i].text, "organisation")
                 return Said(ent, noun, text)
+            if OWNER_SPEAKS and c.dep_ == "poss" and spans.get(c.i) is not None and \
+                    _kind_of(spans[c.i]) == "person" and lemma_of(tok) in DOCUMENT_HEADS:
+                # "Mr Crosby's statement said": his own words, not a spokesman's
+                ent = self.registry.link(self._full_name(spans[c.i]), "person")
+                return Said(ent, "", text)
         det = next((c.lower_ for c in tok.children if c.dep_ == "det"), "")
         if det in ("the", "a", "an") and "spokes" in tok.lower_:
             for s in reversed(self.done[-3:]):
@@ -606,7 +650,14 @@ class Reader:
     def _proper_text(self, tok: Token, sent: Sent) -> str:
         parts = [t for t in tok.lefts if t.dep_ == "compound" and pos_of(t) == "PROPN"]
         first = min([tok, *parts], key=lambda t: t.i)
-        return self._text(sent, first, tok).strip()
+        last = tok
+        if first.text in KEEP_TITLES:  # "Lord Nicholls of Birkenhead": the peer's whole title
+            of = next((c for c in tok.rights if c.dep_ == "prep" and c.lower_ == "of"), None)
+            place = next((c for c in of.children if c.dep_ == "pobj"), None) if of else None
+            if place is not None and pos_of(place) == "PROPN" and of is not None and \
+                    of.i == tok.i + 1:
+                last = place
+        return self._text(sent, first, last).strip()
 
     def _role(self, tok: Token, span: Span, sent: Sent) -> str:
         """Title words before a name and the appositive after it."""
@@ -674,11 +725,12 @@ class Reader:
                     return obj  # "The documentary showed Mr Nattrass ... telling the meeting"
             subjs = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")
                      and not self._in_quote(sent, c)]
-            # "The charity's head of HIV/Aids, Simon Wright said": two subjects where the parse
-            # missed an apposition; the one next to the verb is the name.
+            # "The charity's head of HIV/Aids, Simon Wright said", "said co-ordinator Peter
+            # Facey": two subjects where the parse missed an apposition; a name first, then the
+            # one next to the verb.
             at = v.i
-            subj = min(subjs, key=lambda c: abs(c.i - at)) if subjs and NEAREST_SUBJECT else \
-                next(iter(subjs), None)
+            subj = min(subjs, key=lambda c: (c.ent_type_ not in SPEAKER_LABELS, abs(c.i - at))) \
+                if subjs and NEAREST_SUBJECT else next(iter(subjs), None)
             if subj is not None:
                 if subj.dep_ == "nsubjpass" and RAISING and below is not None:
                     return subj  # "Mr X was heard saying", "she was quoted as saying"
@@ -698,7 +750,9 @@ class Reader:
                 return None
             before = v.doc[v.i - 1] if v.i > 0 else None
             if v.dep_ == "conj" and before is not None and pos_of(before) == "PROPN" and \
-                    not self._in_quote(sent, before):
+                    not self._in_quote(sent, before) and not (
+                        NOT_OBJECT and before.dep_ == "pobj" and before.ent_type_ in NEVER_SPEAK):
+                # ("... on Wednesday said": a date after a preposition is no misplaced name)
                 return before  # "... at Twickenham and Kirwan says": a name the parse misplaced
             if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head.i != v.i:
                 below, v = v, v.head
@@ -803,6 +857,11 @@ class Reader:
                         c.i not in spans and c.tag_ == "NNP" and lemma_of(subj) in PERSON_HEADS)
                         for c in subj.children))):
                 sent.subject = self._speaker_of(subj, sent, spans).entity  # "His friend, X, ..."
+            elif SAME_HEAD and subj is not None and pos_of(subj) == "NOUN" and \
+                    lemma_of(subj) in ORG_HEADS | GROUP_HEADS and any(
+                        c.dep_ == "det" and c.lower_ in ("a", "an") for c in subj.children):
+                # "A group of MPs has tried ...": a body introduced, for "the group" after it.
+                self.registry.unnamed(self._np_text(subj, sent))
             elif COPULA_NAME and subj is not None and root.lower_ in _COPULAS and \
                     lemma_of(subj) in PERSON_HEADS:
                 # "The musical's British director is Matthew Warchus": the name is the subject.
@@ -929,6 +988,12 @@ class Reader:
         lemma = lemma_of(v)
         if v.lower_ == "according" or v.dep_ == "parataxis":
             own = {t.i for t in v.subtree}
+            if PARENTHETICAL_CONJ and v.dep_ == "parataxis":
+                # "The economy had grown, he said, and was forecast to ...": what the parse
+                # conjoined to the inserted "he said" goes on with the report.
+                for c in v.children:
+                    if c.dep_ in ("conj", "cc") and c.i > v.i:
+                        own -= {t.i for t in c.subtree}
             clause = [t for t in doc if t.i not in own]
             return clause if len([t for t in clause if not t.is_punct]) >= 3 else None
         if MISPARSED_SAY and lemma == "say" and any(c.dep_ == "dobj" and c.i > v.i
@@ -943,6 +1008,17 @@ class Reader:
         if stance is not None:
             return list(doc[stance.left_edge.i:stance.right_edge.i + 1])
         comps = [c for c in v.children if c.dep_ == "ccomp"]
+        subj = next((c for c in v.children if c.dep_ == "nsubj"), None)
+        if INVERTED_REPORT and lemma in REPORTING_LEMMAS and subj is not None and \
+                subj.left_edge.i > 1 and doc[subj.left_edge.i - 1].text == "," and \
+                all(t.is_punct for t in doc[v.right_edge.i + 1:]) and (
+                    comps and comps[0].i < subj.i or not comps and v.dep_ == "conj"
+                    and v.head.i < subj.i and not any(c.dep_ in ("dobj", "xcomp")
+                                                      for c in v.children)):
+            # "Deaths in custody have reached "shocking" levels, a committee has warned",
+            # "National Insurance will be raised if Labour wins, Michael Howard has claimed":
+            # the report is all before the comma, however the parse hung it.
+            return list(doc[:subj.left_edge.i - 1])
         if comps and lemma in REPORTING_LEMMAS:
             end = comps[-1].right_edge.i
             if CONJ_CLAUSE:

@@ -714,6 +714,9 @@ def test_a_title_whose_of_phrase_ends_in_a_name_is_that_person_a_relation_is_not
         'The father of Damilola Taylor said: "We will never stop asking for justice for our son."',
     )
     assert who(qs, "broken his radius") == "Nigel Melville"
+    mp = direct('Chairman of the Environmental Audit Committee Peter Ainsworth MP, said: "The '
+                'government\'s housing policy is an alarming example of disjointed thinking."')
+    assert who(mp, "disjointed thinking") == "Peter Ainsworth"
     assert who(qs, "never stop asking") != "Damilola Taylor"
 
 
@@ -798,6 +801,8 @@ def test_of_two_subjects_the_name_next_to_said_speaks() -> None:
         'treatment condemns a generation of people to death."',
     )
     assert who(qs, "condemns a generation") == "Simon Wright"
+    qs = direct('"We believe this draft bill is detailed enough," said co-ordinator Peter Facey.')
+    assert who(qs, "draft bill") == "Peter Facey"
 
 
 def test_who_follows_its_person_and_a_role_names_a_person_the_recogniser_missed() -> None:
@@ -861,3 +866,54 @@ def test_the_name_a_copula_gives_a_role_is_who_he_is() -> None:
         '"The production will be a hybrid of text, physical theatre and music," he said.',
     )
     assert who(qs, "hybrid of text") == "Matthew Warchus"
+
+
+def test_the_group_is_the_group_introduced_not_the_last_body_named() -> None:
+    said = indirect(
+        "A group of MPs has tried to raise the pressure on Tony Blair over reform to the House "
+        "of Lords by publishing a detailed blueprint for change.",
+        "The group says it can win support for removing the last 92 hereditaries.",
+    )
+    assert said == {"it can win support for removing the last 92 hereditaries": "A group of MPs"}
+
+
+def test_the_government_is_not_a_body_only_mentioned_before() -> None:
+    said = indirect(
+        "A group of MPs wants reform of the House of Lords.",
+        "The government said the plans were unlikely to succeed after opposition in the Lords.",
+    )
+    assert said == {"the plans were unlikely to succeed after opposition in the Lords":
+                    "government"}
+
+
+def test_a_peer_keeps_the_place_of_his_title() -> None:
+    qs = direct('Lord Nicholls of Birkenhead, in his ruling, said: "Indefinite imprisonment '
+                'without charge or trial is anathema in any country."')
+    assert who(qs, "anathema") == "Lord Nicholls of Birkenhead"
+
+
+def test_a_persons_own_statement_is_his_words() -> None:
+    qs = direct('Mr Crosby\'s statement said: "The Conservative Party has been making an impact '
+                'on the issues of lower tax."')
+    assert who(qs, "making an impact") == "Crosby"
+
+
+def test_an_inverted_report_takes_all_before_the_comma() -> None:
+    assert indirect('Deaths in custody have reached "shocking" levels, a committee of MPs and '
+                    "peers has warned.") == {
+        'Deaths in custody have reached "shocking" levels': "a committee of MPs and peers"}
+    assert indirect("National Insurance will be raised if Labour wins the next election, Tory "
+                    "leader Michael Howard has claimed.") == {
+        "National Insurance will be raised if Labour wins the next election": "Michael Howard"}
+
+
+def test_what_follows_an_inserted_he_said_is_reported_too() -> None:
+    said = indirect("Gordon Brown spoke on Monday. The economy had grown for 50 consecutive "
+                    "quarters, he said, and was forecast to continue doing so over the next year.")
+    assert [s for t, s in said.items() if "was forecast to continue" in t] == ["Gordon Brown"]
+
+
+def test_a_date_before_a_conjoined_said_is_no_speaker() -> None:
+    said = indirect("Tony Blair has said he does not want higher tax rates for top earners but on "
+                    "Wednesday said other tax promises would be left to Labour's manifesto.")
+    assert said.get("other tax promises would be left to Labour's manifesto") == "Tony Blair"
