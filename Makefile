@@ -7,7 +7,7 @@ Q ?= Who called the decision catastrophic?
 STORY := stories/met-police-safer-schools-officers.txt
 # The shared annotation folder: ../shared beside the repository unless STORYDESK_SHARED says otherwise.
 SHARED ?= $(or $(STORYDESK_SHARED),../shared)
-LINTED := index bot evaluation bench training
+LINTED := index bot evaluation bench training tests
 
 .PHONY: ask test lint install index eval eval-heldout eval-test train serve bench clean
 

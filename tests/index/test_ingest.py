@@ -92,7 +92,8 @@ def test_txt_first_line_is_headline_and_blank_lines_split_paragraphs(tmp_path):
     assert story.headline == "Bridge closure to last until spring"
     assert [p.number for p in story.paragraphs] == [1, 2, 3]
     assert story.paragraphs[0].text.startswith("Hammersmith Bridge will stay shut")
-    assert story.paragraphs[2].text == '"We cannot take any risks with public safety," said council leader Stephen Cowan.'
+    assert story.paragraphs[2].text == ('"We cannot take any risks with public safety," '
+                                        'said council leader Stephen Cowan.')
     assert all(p.story == "bridge-closure" for p in story.paragraphs)
     assert story.url == "" and story.dropped == ()
 

@@ -46,14 +46,21 @@ ANSWERABLE = [
 # Reasonable questions the system gets wrong today: kept visible, not weakened.
 ANSWERABLE_MISSES = [
     pytest.param("What did Omar Alleyne-Lawler say?", {11}, "Omar Alleyne-Lawler",
-                 marks=pytest.mark.xfail(strict=False, reason="reader (#12): ranks Jessica West's ¶7 quote above his ¶11")),
+                 marks=pytest.mark.xfail(strict=False, reason=(
+                     "reader (#12): ranks Jessica West's ¶7 "
+                     "quote above his ¶11"))),
     pytest.param("What did the Superintendent say the officers would do now?", {16}, "Matt Cox",
-                 marks=pytest.mark.xfail(strict=False, reason="reader (#12): ranks Alleyne-Lawler's ¶11 above Matt Cox's ¶16")),
+                 marks=pytest.mark.xfail(strict=False, reason=(
+                     "reader (#12): ranks Alleyne-Lawler's "
+                     "¶11 above Matt Cox's ¶16"))),
     pytest.param("Where does Jessica West work?", {2}, "Jessica West",
-                 marks=pytest.mark.xfail(strict=False, reason="reader (#12): ranks another of her quotes above ¶2, which names the academy")),
+                 marks=pytest.mark.xfail(strict=False, reason=(
+                     "reader (#12): ranks another of her quotes "
+                     "above ¶2, which names the academy"))),
     pytest.param("Where is Jessica West headteacher?", {2}, "Jessica West",
                  marks=pytest.mark.xfail(strict=False, reason=(
-                     "reader (#12), since the fine-tuned bi-encoder: ranks Matt Cox's ¶17 above ¶2, which names the academy"))),
+                     "reader (#12), since the fine-tuned bi-encoder:"
+                     " ranks Matt Cox's ¶17 above ¶2, which names the academy"))),
 ]
 
 UNANSWERABLE = [
@@ -184,7 +191,8 @@ def test_empty_index_says_so(embedder, fresh_index):
 
 ARCHIVE = {
     "business/ailing-eurodisney-vows-turnaround.txt": "How many people visit the Paris theme park each year?",
-    "politics/abbas-will-not-tolerate-attacks.txt": "Which country does Israel accuse of involvement in the Tel Aviv nightclub bombing?",
+    "politics/abbas-will-not-tolerate-attacks.txt":
+        "Which country does Israel accuse of involvement in the Tel Aviv nightclub bombing?",
     "tech/anti-spam-laws-bite-spammer-hard.txt": "Why did the self-styled king of spam seek bankruptcy protection?",
     "sport/agassi-fear-for-melbourne.txt": "What injury made Agassi quit the Kooyong Classic?",
     "entertainment/actress-roberts-takes-spider-role.txt": "Who will voice the goose in Charlotte's Web?",
@@ -244,7 +252,7 @@ def test_archive_answers_cite_a_sentence_not_the_whole_paragraph(archive_searche
         hit = archive_searcher.search(question).hits[0]
         spans = sentences(hit.text)
         assert hit.excerpt in hit.text
-        whole = {sp.text for sp in spans} | {hit.text[a.start:b.end] for a, b in zip(spans, spans[1:])}
+        whole = {sp.text for sp in spans} | {hit.text[a.start:b.end] for a, b in zip(spans, spans[1:], strict=False)}
         assert hit.excerpt in whole  # one whole sentence, or two side by side when it needs the one before
         if len(spans) > 1:
             assert len(hit.excerpt) < len(hit.text)
@@ -266,7 +274,9 @@ def test_scoped_search_never_leaves_its_story(archive_searcher):
     assert wide.hits[0].story == STORY and wide.hits[0].speaker == "Jessica West"
 
 
-@pytest.mark.xfail(strict=False, reason="reader (#12): the hand-made count check it replaced declined 'How many listeners'; the reader does not")
+@pytest.mark.xfail(strict=False, reason=(
+    "reader (#12): the hand-made count check it replaced declined "
+    "'How many listeners'; the reader does not"))
 def test_how_many_needs_a_passage_that_counts_that_thing(embedder, fresh_index):
     story = made_up(
         "radio", "Radio show begins",
@@ -302,7 +312,9 @@ def test_a_story_without_byline_says_so(embedder, fresh_index):
     assert not result.found and "no byline" in result.message
 
 
-@pytest.mark.xfail(strict=False, reason="reader (#12): answers 'Which Kent school' from the sentence that mentions a school")
+@pytest.mark.xfail(strict=False, reason=(
+    "reader (#12): answers 'Which Kent school' from the "
+    "sentence that mentions a school"))
 def test_which_institution_needs_a_passage_that_names_one(embedder, fresh_index):
     story = made_up(
         "lab", "Nerve cells grown on chips",
@@ -376,7 +388,9 @@ def test_a_one_word_name_the_story_never_mentions_is_declined(embedder, fresh_in
     assert britain.found and britain.hits[0].paragraph == 2  # "Britain" ~ "British"
 
 
-@pytest.mark.xfail(strict=False, reason="reader (#12): 'How long will the order remain' is answered from the order's sentence")
+@pytest.mark.xfail(strict=False, reason=(
+    "reader (#12): 'How long will the order remain' is "
+    "answered from the order's sentence"))
 def test_how_long_needs_a_span_of_time(embedder, fresh_index):
     court = made_up(
         "court", "Actress wins restraining order",
