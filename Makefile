@@ -48,7 +48,7 @@ eval-heldout: $(STAMP)
 eval-test: $(STAMP)
 	$(BIN)/storydesk eval --shared $(SHARED) eval/reader/test/questions-story.jsonl eval/reader/test/questions-w1.jsonl eval/reader/test/questions-w2.jsonl eval/reader/test/questions-w3.jsonl eval/reader/test/questions-w4.jsonl
 	$(BIN)/python -m evaluation.attribution_eval --gold eval/quotes/test/quotes-u1.jsonl eval/quotes/test/quotes-u2.jsonl
-	$(BIN)/python -m evaluation.plain_eval --corpus stories $(SHARED)/corpus eval/reader/test/questions-story.jsonl eval/reader/test/questions-w1.jsonl eval/reader/test/questions-w2.jsonl eval/reader/test/questions-w3.jsonl eval/reader/test/questions-w4.jsonl
+	$(BIN)/python -m evaluation.plain_eval eval/reader/test/questions-story.jsonl eval/reader/test/questions-w1.jsonl eval/reader/test/questions-w2.jsonl eval/reader/test/questions-w3.jsonl eval/reader/test/questions-w4.jsonl --corpus stories $(SHARED)/corpus
 
 # The fine-tuned bi-encoder (index/weights/biencoder/), then the reader (index/weights/reader/),
 # which learns on the new model's shortlists; from eval/reader/train and dev, seeded, one thread,
