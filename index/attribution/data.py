@@ -1,7 +1,7 @@
 """The word lists attribution uses, one row per rule, kept apart from the code that uses them.
 
-Each table says what it is for; the steps (``marks``, ``entities``, ``attribution``,
-``speakers``) import them. A row stays only while dev shows it earns its keep.
+Each table says what it is for; the steps (``marks``, ``entities``, ``attribution`` and its
+sub-steps, ``speakers``) import them. A row stays only while dev shows it earns its keep.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The measured rules of attribution, each a switch: on where dev/train showed it earns its keep.
 
 Each comment says what the rule does; ``__init__``'s docstring gives what each was worth. The
-steps read them (``sentences``, ``names``, ``coreference``, ``verbs``, ``subjects``,
+steps read them (``sentences``, ``syntax``, ``names``, ``coreference``, ``verbs``, ``subjects``,
 ``indirect``, ``attribution``); a switch turned off restores the reading before that rule.
 """
 
