@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.attribution.data import GROUP_HEADS, ORG_HEADS, PERSON_HEADS
+from index.attribution.data import COPULAS, GROUP_HEADS, ORG_HEADS, PERSON_HEADS
 from index.attribution.indirect import indirect_quotes, reported_run
 from index.attribution.marks import chains
 from index.attribution.names import entity_spans, full_name, np_text, register_names
@@ -45,7 +45,7 @@ from index.attribution.switches import (
     ROLE_APPOS,
     SAME_HEAD,
 )
-from index.attribution.syntax import COPULAS, lemma_of, pos_of, speaker_kind
+from index.attribution.syntax import lemma_of, pos_of, speaker_kind
 from index.attribution.verbs import speech_verbs, verb_for
 from index.models import Quote, Story
 

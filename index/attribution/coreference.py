@@ -1,4 +1,4 @@
-"""Step 3c: pronouns and descriptions. "he", "they", "the minister", "the firm" -> the nearest
+"""Step 3e: pronouns and descriptions. "he", "they", "the minister", "the firm" -> the nearest
 compatible speaker already introduced (``entities.Registry``, the sentences read so far).
 
 A pronoun tries the previous sentence's subject first, then who spoke there, then anyone named;

@@ -1,4 +1,4 @@
-"""Step 3e: who a subject is. A speech verb's subject token -> the speaker (``Said``): a name
+"""Step 3d: who a subject is. A speech verb's subject token -> the speaker (``Said``): a name
 and its role, "a spokesman for X" (X speaks), "Director of rugby X", an owned body, a document's
 author, a pronoun or description resolved (``coreference``), else an unnamed speaker.
 """

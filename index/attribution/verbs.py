@@ -1,4 +1,4 @@
-"""Step 3d: speech verbs. A parsed sentence -> its speech verbs (and "according to", stances),
+"""Step 3c: speech verbs. A parsed sentence -> its speech verbs (and "according to", stances),
 each verb's subject token, and the verb each quote goes to.
 
 The subject is found through conjoined and participle verbs ("was heard saying", "the film showed
