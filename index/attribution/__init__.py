@@ -5,13 +5,21 @@ The steps, one file each, in the order a story goes through them:
 1. ``marks``       quotation marks: where each direct quote starts and ends, across paragraphs;
 2. ``entities``    who can speak (spaCy's PERSON / ORG / NORP; never places, works, dates or the
                    outlet a speaker talked to), and which mentions are the same one;
-3. ``attribution`` the subject of the speech verb in the dependency parse, pronouns and
-                   descriptions resolved, quote runs keeping their speaker, indirect quotes;
+3. ``attribution`` who said each quote: it walks the story (quote runs keeping their speaker)
+                   through these sub-steps, one file each:
+   ``sentences``   the story's sentences, quotes masked, and which of them are parsed;
+   ``names``       the names of a parsed sentence as speakers, with full names and roles;
+   ``verbs``       speech verbs and each one's subject in the dependency parse;
+   ``subjects``    who a subject is (a name, "a spokesman for X", a title, an unnamed speaker);
+   ``coreference`` pronouns and descriptions resolved to a speaker already introduced;
+   ``indirect``    the clauses reporting verbs report, as indirect quotes;
 4. ``speakers``    speaker look-up for questions (``match_speaker``, ``SpeakerIndex``) and the
                    quote each sentence belongs to (``speaker_for``).
 
-``data`` holds the word tables; ``model`` loads spaCy's ``en_core_web_sm`` 3.8 (checksummed)
-lazily, on the first call of :func:`extract_quotes`: the query path never loads it.
+``reading`` is the state a story's reading carries, ``syntax`` the token helpers every step
+uses, ``switches`` the measured rules (each on or off), ``data`` the word tables; ``model``
+loads spaCy's ``en_core_web_sm`` 3.8 (checksummed) lazily, on the first call of
+:func:`extract_quotes`: the query path never loads it.
 
 Measured (``python -m evaluation.attribution_eval --gold FILES``), on quotes written by
 annotators who never saw this code (``eval/quotes/``, split by story; test frozen first):

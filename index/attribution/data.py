@@ -1,7 +1,7 @@
 """The word lists attribution uses, one row per rule, kept apart from the code that uses them.
 
-Each table says what it is for; the steps (``marks``, ``entities``, ``attribution``,
-``speakers``) import them. A row stays only while dev shows it earns its keep.
+Each table says what it is for; the steps (``marks``, ``entities``, ``attribution`` and its
+sub-steps, ``speakers``) import them. A row stays only while dev shows it earns its keep.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ INFINITIVE_LEMMAS: frozenset[str] = _words("urge call ask tell pledge promise vo
 # Adjectives of stance whose clause reports the subject's view ("X is confident (that) ...").
 STANCE_ADJECTIVES: frozenset[str] = _words("confident adamant convinced sure certain optimistic "
                                            "hopeful pessimistic adamant unconvinced positive")
+# Forms of "be" and "remain" that carry a stance adjective ("X is confident that").
+COPULAS: frozenset[str] = _words("is are was were am be been remain remains remained")
 # Verbs of charge or praise whose object and gerund report what was said ("accused ministers of
 # turning Britain into a dumpsite").
 CHARGE_LEMMAS: frozenset[str] = _words("accuse criticise praise blame condemn attack")
@@ -227,6 +229,10 @@ PRONOUNS: dict[str, str] = {
     "he": "m", "him": "m", "she": "f", "her": "f", "it": "org", "they": "plural",
     "we": "plural", "i": "self",
 }
+# A speech verb's pronoun subject and who it resolves to: a person of that gender, a body
+# ("it"), a body or group ("they", "we"), the last speaker ("I").
+SUBJECT_PRONOUNS: dict[str, str] = {"he": "m", "she": "f", "it": "it", "they": "they", "we": "they",
+                                    "i": "self"}
 
 # Capitalised titles and ranks before a name: the role, not the name ("Det Ch Supt Caroline Haines").
 RANKS: frozenset[str] = _words("Det Ch Supt Insp Sgt PC DC DS DI DCI PCSO Detective Inspector Superintendent Chief "
