@@ -97,6 +97,10 @@ class Unit:
     end: int
     speaker: str = ""
 
+    def text(self, story: Story) -> str:
+        """The unit's sentence, verbatim, from ``story`` (the story it belongs to)."""
+        return story.paragraph(self.paragraph).text[self.start:self.end]
+
 
 @dataclass(frozen=True)
 class StoryRecord:

@@ -30,11 +30,7 @@ class CopyReport:
 
 def reembedded(records: list[StoryRecord], embedder: Embedder) -> list[StoryRecord]:
     """The records with every unit's sentence embedded again by ``embedder``, in one batch call."""
-    texts: list[str] = []
-    for record in records:
-        paragraphs = {p.number: p.text for p in record.story.paragraphs}
-        texts.extend(paragraphs[u.paragraph][u.start : u.end] for u in record.units)
-    vectors = embedder.encode(texts)
+    vectors = embedder.encode([u.text(r.story) for r in records for u in r.units])
     out, at = [], 0
     for record in records:
         out.append(replace(record, vectors=vectors[at : at + len(record.units)]))

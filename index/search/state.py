@@ -89,7 +89,7 @@ def _story_text(story: Story) -> str:
 def build_state(snap: Snapshot) -> SearchState:
     """Derive the search structures from ``snap``."""
     units = snap.units
-    texts = [snap.stories[u.story].paragraph(u.paragraph).text[u.start:u.end] for u in units]
+    texts = [u.text(snap.stories[u.story]) for u in units]
     prev = np.arange(-1, len(units) - 1, dtype=np.int64)
     story_rows: dict[str, tuple[int, int]] = {}
     for i, u in enumerate(units):
