@@ -27,7 +27,8 @@ from index.text import fold
 BUNDLED_ID = "met-police-safer-schools-officers"
 
 
-def _contains(haystack: str, needle: str) -> bool:
+def contains_folded(haystack: str, needle: str) -> bool:
+    """``needle`` appears in ``haystack`` as whole words, both folded (the shared eval scoring)."""
     n = fold(needle)
     return bool(n) and f" {n} " in f" {fold(haystack)} "
 
@@ -37,7 +38,7 @@ def names_speaker(hit_speaker: str, speaker: str, aliases: list[str]) -> bool:
     if not hit_speaker:
         return False
     candidates = [speaker, *aliases, speaker.split()[-1] if speaker else ""]
-    return any(c and (_contains(hit_speaker, c) or _contains(c, hit_speaker)) for c in candidates)
+    return any(c and (contains_folded(hit_speaker, c) or contains_folded(c, hit_speaker)) for c in candidates)
 
 
 @dataclass
@@ -71,12 +72,12 @@ class QuestionScore:
             self.misses.append(f"DECLINED: {line['question']} ({result.message})")
 
         def has(h) -> bool:
-            return any(_contains(h.text, g) or _contains(h.excerpt, g) for g in gold)
+            return any(contains_folded(h.text, g) or contains_folded(h.excerpt, g) for g in gold)
 
         ok1 = bool(hits) and has(hits[0])
         self.hit1 += ok1
         self.hit3 += any(has(h) for h in hits[:3])
-        ex1 = bool(hits) and any(_contains(hits[0].excerpt, g) for g in gold)
+        ex1 = bool(hits) and any(contains_folded(hits[0].excerpt, g) for g in gold)
         self.excerpt1 += ex1
         if not ok1:
             top = f"¶{hits[0].paragraph} {hits[0].excerpt[:90]}" if hits else "-"

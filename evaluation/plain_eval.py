@@ -6,7 +6,7 @@ The design card taken literally (:mod:`bench.plain`): a story file split on blan
 all-MiniLM-L6-v2 through ``SentenceTransformer.encode``, inner product, top 3; no cleaning, no
 sentences, no lexical signal, no reader, no answerability. Each question is asked of its own story,
 as ``storydesk eval`` asks it. A hit is a paragraph that contains a gold span, as there (folded
-text, :func:`evaluation.evaluate._contains`). The plain pipeline shows whole paragraphs, names no
+text, :func:`evaluation.evaluate.contains_folded`). The plain pipeline shows whole paragraphs, names no
 speaker and declines nothing, so only hit@1 and hit@3 are reported; its negatives declined are 0.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.plain import load_model, split_paragraphs
-from evaluation.evaluate import BUNDLED_ID, _contains, find_story_files
+from evaluation.evaluate import BUNDLED_ID, contains_folded, find_story_files
 
 CORPUS = [Path(__file__).resolve().parents[1] / "stories",
           Path(__file__).resolve().parents[2] / "shared" / "corpus"]
@@ -40,7 +40,7 @@ def plain_figures(files: list[Path], corpus: list[Path]) -> dict[str, float]:
         sid = row["story"]
         q = model.encode([row["question"]], normalize_embeddings=True)[0]
         top = np.argsort(-(vectors[sid] @ q), kind="stable")[:3]
-        hits = [any(_contains(paragraphs[sid][i], g) for g in row["gold"]) for i in top]
+        hits = [any(contains_folded(paragraphs[sid][i], g) for g in row["gold"]) for i in top]
         c = counts["story" if sid == BUNDLED_ID else "archive"]
         c[0] += 1
         c[1] += hits[0]
