@@ -17,9 +17,10 @@ The steps, one file each, in the order a story goes through them:
                    quote each sentence belongs to (``speaker_for``).
 
 ``reading`` is the state a story's reading carries, ``syntax`` the token helpers every step
-uses, ``switches`` the measured rules (each on or off), ``data`` the word tables; ``model``
-loads spaCy's ``en_core_web_sm`` 3.8 (checksummed) lazily, on the first call of
-:func:`extract_quotes`: the query path never loads it.
+uses, ``data`` the word tables; ``model`` loads spaCy's ``en_core_web_sm`` 3.8 (checksummed)
+lazily, on the first call of :func:`extract_quotes`: the query path never loads it. Each
+measured rule below lives in the step it belongs to, one path each, with a comment saying what
+it does.
 
 Measured (``python -m evaluation.attribution_eval --gold FILES``), on quotes written by
 annotators who never saw this code (``eval/quotes/``, split by story; test frozen first):

@@ -36,15 +36,6 @@ from index.attribution.names import entity_spans, full_name, np_text, register_n
 from index.attribution.reading import Reading, Said
 from index.attribution.sentences import Sent, split_story, to_parse
 from index.attribution.subjects import colon_speaker, said_by, speaker_of
-from index.attribution.switches import (
-    CHAIN_VERB_FIRST,
-    COLON,
-    COPULA_NAME,
-    INTRODUCED,
-    REPORTED_RUN,
-    ROLE_APPOS,
-    SAME_HEAD,
-)
 from index.attribution.syntax import lemma_of, pos_of, speaker_kind
 from index.attribution.verbs import speech_verbs, verb_for
 from index.models import Quote, Story
@@ -61,15 +52,15 @@ class Reader(Reading):
         for sent in self.sents:
             before = len(self.indirect)
             self._read(sent)
-            if len(self.indirect) == before and REPORTED_RUN:
-                reported_run(self, sent)
+            if len(self.indirect) == before:
+                reported_run(self, sent)  # a backshifted sentence goes on reporting
             self.done.append(sent)
 
     def _carry(self, sent: Sent | None = None) -> Said | None:
         """The speaker a quote with no speech verb keeps: the person the sentence before
         introduced, else the last speaker, else the previous sentence's subject."""
         prev = self.done[-1] if self.done else None
-        if INTRODUCED and sent is not None and prev is not None and prev.para == sent.para and \
+        if sent is not None and prev is not None and prev.para == sent.para and \
                 not prev.segs and prev.subject is not None and prev.subject.kind == "person" \
                 and (self.last is None or self.last.entity is not prev.subject):
             # "His friend, Saxon Spence, lays the blame on one issue. "You cannot ...": the
@@ -117,18 +108,20 @@ class Reader(Reading):
         if root is not None:
             subj = next((c for c in root.children if c.dep_ == "nsubj"
                          and not self.in_quote(sent, c)), None)
-            if subj is not None and root not in verbs and (pos_of(subj) in ("PROPN", "PRON") or (
-                    INTRODUCED and any(c.dep_ == "appos" and (
-                        c.i in spans and speaker_kind(spans[c.i]) == "person" or ROLE_APPOS and
+            # A sentence about a new person ("His friend, X, ...") gives the quote after it
+            # its speaker (``_carry``).
+            if subj is not None and root not in verbs and (pos_of(subj) in ("PROPN", "PRON") or any(
+                    c.dep_ == "appos" and (
+                        c.i in spans and speaker_kind(spans[c.i]) == "person" or
                         c.i not in spans and c.tag_ == "NNP" and lemma_of(subj) in PERSON_HEADS)
-                        for c in subj.children))):
-                sent.subject = speaker_of(self, subj, sent, spans).entity  # "His friend, X, ..."
-            elif SAME_HEAD and subj is not None and pos_of(subj) == "NOUN" and \
+                    for c in subj.children)):
+                sent.subject = speaker_of(self, subj, sent, spans).entity
+            elif subj is not None and pos_of(subj) == "NOUN" and \
                     lemma_of(subj) in ORG_HEADS | GROUP_HEADS and any(
                         c.dep_ == "det" and c.lower_ in ("a", "an") for c in subj.children):
                 # "A group of MPs has tried ...": a body introduced, for "the group" after it.
                 self.registry.unnamed(np_text(self, subj, sent))
-            elif COPULA_NAME and subj is not None and root.lower_ in COPULAS and \
+            elif subj is not None and root.lower_ in COPULAS and \
                     lemma_of(subj) in PERSON_HEADS:
                 # "The musical's British director is Matthew Warchus": the name is the subject.
                 attr = next((c for c in root.children if c.dep_ == "attr" and c.i in spans
@@ -150,7 +143,7 @@ class Reader(Reading):
                 self.dropped.add(id(seg))
                 continue
             verb = verb_for(self, seg, sent, verbs)
-            if verb is None and COLON and re.search(r":\s*$", before):
+            if verb is None and re.search(r":\s*$", before):  # "Boss Mark Hughes: "...""
                 said = colon_speaker(self, sent, seg, spans)
                 if said.entity is not None:
                     self.said[id(seg)] = said
@@ -191,8 +184,7 @@ class Reader(Reading):
             # A speech verb anywhere in the quote ('"... house. "Some exhibitors ...," said Mr
             # Joseph') names its speaker; a speaker carried from before only fills in.
             named = [s for s in chain if id(s) in self.said and self.said[id(s)].entity is not None]
-            if CHAIN_VERB_FIRST:
-                named.sort(key=lambda s: id(s) in self.carried)
+            named.sort(key=lambda s: id(s) in self.carried)
             said = self.said[id(named[0])] if named else None
             if said is None or said.entity is None:
                 continue

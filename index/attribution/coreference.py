@@ -16,21 +16,13 @@ from index.attribution.data import HONORIFICS, ORG_HEADS, PERSON_HEADS, SUBJECT_
 from index.attribution.entities import Entity, clean_name, gender_of
 from index.attribution.reading import Reading
 from index.attribution.sentences import Sent
-from index.attribution.switches import (
-    FORMER_IS_ROLE,
-    MENTION_WINDOW,
-    MENTIONS_LAST,
-    QUOTE_NAMES_OTHERS,
-    SALIENT_BODY,
-    SALIENT_WINDOW,
-    SAME_HEAD,
-    SUBJECT_FIRST,
-    TITLE_IN_TEXT,
-)
 from index.attribution.syntax import lemma_of
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
+
+MENTION_WINDOW = 8  # sentences back where a name met only as an object may be "he" / "she"
+SALIENT_WINDOW = 5  # sentences back where "the firm" finds the body they were about
 
 
 def pronoun(r: Reading, word: str, sent: Sent) -> Entity | None:
@@ -45,13 +37,10 @@ def pronoun(r: Reading, word: str, sent: Sent) -> Entity | None:
         for e in (s.subject, *s.speakers[::-1], *s.subjects):
             if e is not None:
                 history.append((dist, e))
-        if not MENTIONS_LAST:
-            history.extend((dist, e) for e in s.mentions)
-    if MENTIONS_LAST:
-        # A name met only as an object ("a win over Bath") comes after every subject and
-        # speaker of the sentences before.
-        for dist, s in enumerate(reversed(r.done[-MENTION_WINDOW:]), start=1):
-            history.extend((dist + 50, e) for e in s.mentions)
+    # A name met only as an object ("a win over Bath") comes after every subject and speaker of
+    # the sentences before.
+    for dist, s in enumerate(reversed(r.done[-MENTION_WINDOW:]), start=1):
+        history.extend((dist + 50, e) for e in s.mentions)
     history.extend((99, e) for e in reversed(r.registry.recent))
     if want in ("m", "f"):
         prev = r.done[-1] if r.done else None
@@ -65,7 +54,7 @@ def pronoun(r: Reading, word: str, sent: Sent) -> Entity | None:
         # (centering: "Vickery spoke with David Barnes. '...,' he said" is Vickery);
         # otherwise, within that sentence, one known to have the gender wins.
         near = r.done[-ok[0][0]] if ok[0][0] <= min(len(r.done), 8) else None
-        if SUBJECT_FIRST and near is not None and near.subject is ok[0][1]:
+        if near is not None and near.subject is ok[0][1]:
             return ok[0][1]
         known = [e for d, e in ok if e.gender == want and d == ok[0][0]]
         pick = known[0] if known else ok[0][1]
@@ -81,8 +70,7 @@ def pronoun(r: Reading, word: str, sent: Sent) -> Entity | None:
 def named_in_quote(r: Reading, e: Entity) -> bool:
     """Is this person named in the sentence's own quote? ("I've had a quiet word with Olof,"
     he told ...: people do not speak of themselves by name, so "he" is someone else.)"""
-    return QUOTE_NAMES_OTHERS and any(t in r.quoted_names for t in e.tokens
-                                      if t not in HONORIFICS)
+    return any(t in r.quoted_names for t in e.tokens if t not in HONORIFICS)
 
 
 def description(r: Reading, head: Token, text: str) -> Entity | None:
@@ -95,7 +83,7 @@ def description(r: Reading, head: Token, text: str) -> Entity | None:
         # The person whose introduction shares the head noun and most other words
         # ("the Tory leader" -> "Tory leader Michael Howard"), the more recent on a tie.
         best: tuple[int, int, Entity] | None = None
-        titled = titled_in_text(r, text) if TITLE_IN_TEXT else None
+        titled = titled_in_text(r, text)
         for rank, e in enumerate(r.registry.recent):
             if e.kind != "person":
                 continue
@@ -115,25 +103,19 @@ def description(r: Reading, head: Token, text: str) -> Entity | None:
     if org:
         # "the group" after "A group of MPs", "the commission" after "the Electoral
         # Commission": a body named with the same head noun, before the last one met.
-        for e in reversed(r.registry.recent if SAME_HEAD else []):
+        for e in reversed(r.registry.recent):
             if e.kind in ("organisation", "group", "unnamed") and \
                     lemma in re.findall(r"[a-z]+", e.name.lower()):
                 return e
-        if SALIENT_BODY:
-            # "the firm said" is the body the last sentences were about; a body only
-            # mentioned ("... to the House of Lords") is no antecedent: "the government".
-            for near in reversed(r.done[-SALIENT_WINDOW:]):
-                for cand in (near.subject, *reversed(near.speakers), *near.subjects,
-                             *near.topics):
-                    if cand is not None and cand.kind == "organisation":
-                        return cand
-            return None
-        for e in reversed(r.registry.recent):
-            if e.kind == "organisation":
-                return e
+        # "the firm said" is the body the last sentences were about; a body only mentioned
+        # ("... to the House of Lords") is no antecedent: "the government".
+        for near in reversed(r.done[-SALIENT_WINDOW:]):
+            for cand in (near.subject, *reversed(near.speakers), *near.subjects, *near.topics):
+                if cand is not None and cand.kind == "organisation":
+                    return cand
         return None
-    if lemma in PERSON_HEADS and not (words & ({"another", "other"} if FORMER_IS_ROLE
-                                               else {"former", "another", "other"})):
+    # "The former commissioner": "former" is part of a role, not a new person.
+    if lemma in PERSON_HEADS and not words & {"another", "other"}:
         for s in reversed(r.done[-3:]):
             for cand in (*reversed(s.speakers), s.subject):
                 if cand is not None and cand.kind == "person":

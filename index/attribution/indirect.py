@@ -14,7 +14,6 @@ from index.attribution.data import CHARGE_LEMMAS, INFINITIVE_LEMMAS, REPORTING_L
 from index.attribution.marks import PLACEHOLDER
 from index.attribution.reading import Reading, Said
 from index.attribution.sentences import BACKSHIFT, SPEECH_WORD, Sent
-from index.attribution.switches import CONJ_CLAUSE, INVERTED_REPORT, MISPARSED_SAY, PARENTHETICAL_CONJ, STANCE
 from index.attribution.syntax import lemma_of, stance_clause
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def reported_clause(v: Token, sent: Sent) -> list[Token] | None:
     lemma = lemma_of(v)
     if v.lower_ == "according" or v.dep_ == "parataxis":
         own = {t.i for t in v.subtree}
-        if PARENTHETICAL_CONJ and v.dep_ == "parataxis":
+        if v.dep_ == "parataxis":
             # "The economy had grown, he said, and was forecast to ...": what the parse
             # conjoined to the inserted "he said" goes on with the report.
             for c in v.children:
@@ -65,20 +64,19 @@ def reported_clause(v: Token, sent: Sent) -> list[Token] | None:
                     own -= {t.i for t in c.subtree}
         clause = [t for t in doc if t.i not in own]
         return clause if len([t for t in clause if not t.is_punct]) >= 3 else None
-    if MISPARSED_SAY and lemma == "say" and any(c.dep_ == "dobj" and c.i > v.i
-                                                for c in v.children):
+    if lemma == "say" and any(c.dep_ == "dobj" and c.i > v.i for c in v.children):
         # "said the Dome cost taxpayers £28.7m": "say" with a noun object and a verb after
         # it is a clause the small parser broke; what follows the verb is reported.
         rest = list(doc[v.i + 1:])
         if len([t for t in rest if not t.is_punct]) >= 5 and any(
                 t.tag_ in ("VBD", "VBZ", "VBP", "MD", "VBN") for t in rest):
             return rest
-    stance = stance_clause(v) if STANCE else None
+    stance = stance_clause(v)  # "X is confident (that) ..." reports X's view
     if stance is not None:
         return list(doc[stance.left_edge.i:stance.right_edge.i + 1])
     comps = [c for c in v.children if c.dep_ == "ccomp"]
     subj = next((c for c in v.children if c.dep_ == "nsubj"), None)
-    if INVERTED_REPORT and lemma in REPORTING_LEMMAS and subj is not None and \
+    if lemma in REPORTING_LEMMAS and subj is not None and \
             subj.left_edge.i > 1 and doc[subj.left_edge.i - 1].text == "," and \
             all(t.is_punct for t in doc[v.right_edge.i + 1:]) and (
                 comps and comps[0].i < subj.i or not comps and v.dep_ == "conj"
@@ -90,13 +88,12 @@ def reported_clause(v: Token, sent: Sent) -> list[Token] | None:
         return list(doc[:subj.left_edge.i - 1])
     if comps and lemma in REPORTING_LEMMAS:
         end = comps[-1].right_edge.i
-        if CONJ_CLAUSE:
-            # "said the rebate was X and there was no reason ...": a clause the parse
-            # conjoined to the verb, with its own subject, goes on with what is reported.
-            for c in v.children:
-                if c.dep_ == "conj" and c.i > end and lemma_of(c) not in SPEECH_VERBS and any(
-                        g.dep_ in ("nsubj", "nsubjpass", "expl") for g in c.children):
-                    end = c.right_edge.i
+        # "said the rebate was X and there was no reason ...": a clause the parse conjoined
+        # to the verb, with its own subject, goes on with what is reported.
+        for c in v.children:
+            if c.dep_ == "conj" and c.i > end and lemma_of(c) not in SPEECH_VERBS and any(
+                    g.dep_ in ("nsubj", "nsubjpass", "expl") for g in c.children):
+                end = c.right_edge.i
         return list(doc[comps[0].left_edge.i:end + 1])
     if lemma in CHARGE_LEMMAS:
         # "accused ministers of turning Britain into a dumpsite", "criticised the firm for

@@ -15,7 +15,6 @@ from index.attribution.data import DOCUMENT_HEADS, HONORIFICS, KEEP_TITLES, NAME
 from index.attribution.entities import clean_name, is_outlet
 from index.attribution.reading import Reading
 from index.attribution.sentences import Sent
-from index.attribution.switches import ADDRESSEE, NAME_TAIL
 from index.attribution.syntax import clean_role, lemma_of, pos_of, speaker_kind, words_before
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ def spoken_to(ent: Span) -> bool:
     head = root.head
     if root.dep_ in ("dobj", "dative") and lemma_of(head) in ("tell", "inform", "ask"):
         return True
-    if ADDRESSEE and root.dep_ == "pobj" and head.lower_ == "to" and (
+    if root.dep_ == "pobj" and head.lower_ == "to" and (
             head.dep_ == "dative" or lemma_of(head.head) in DOCUMENT_HEADS):
         return True  # "issued a statement to the Stock Exchange": addressed, not speaking
     return root.dep_ == "pobj" and head.lower_ in ("to", "with") and \
@@ -79,7 +78,7 @@ def full_name(ent: Span) -> str:
     """The entity's text with a title of nobility before it ("Sir Ian Blair", "Lord X of Y")."""
     doc = ent.doc
     start, end = ent.start, ent.end
-    if NAME_TAIL and ent.label_ == "PERSON" and end - start > 2:
+    if ent.label_ == "PERSON" and end - start > 2:
         # "Gloucester director of rugby Nigel Melville", "Tories Ken Clarke": the recogniser
         # took the role or a group in; the name is what follows the last such word.
         for t in doc[start:end - 2]:

@@ -28,7 +28,6 @@ from index.attribution.marks import Segment
 from index.attribution.names import full_name, np_text, proper_text, role_of
 from index.attribution.reading import Reading, Said
 from index.attribution.sentences import Sent
-from index.attribution.switches import OWNED_BODY, OWNER_SPEAKS, ROLE_APPOS, TITLE_OF
 from index.attribution.syntax import clean_role, lemma_of, pos_of, speaker_kind, words_before
 from index.attribution.verbs import subject_of
 
@@ -61,7 +60,7 @@ def speaker_of(r: Reading, tok: Token, sent: Sent, spans: dict[int, Span]) -> Sa
     # A person named beside a title: "president and chief executive Bill Owens".
     for c in tok.children:
         cs = spans.get(c.i)
-        if ROLE_APPOS and cs is None and c.dep_ == "appos" and c.tag_ == "NNP" and \
+        if cs is None and c.dep_ == "appos" and c.tag_ == "NNP" and \
                 lemma_of(tok) in PERSON_HEADS and not r.in_quote(sent, c):
             # "Arsenal's Brazilian midfielder Edu": a role and a name the recogniser missed
             name = proper_text(r, c, sent)
@@ -102,7 +101,7 @@ def speaker_of(r: Reading, tok: Token, sent: Sent, spans: dict[int, Span]) -> Sa
         return proxy(r, tok, sent, spans, text)
     det = next((c.lower_ if c.dep_ == "det" or pos_of(c) == "PRON" else "the"
                 for c in tok.children if c.dep_ in ("det", "poss")), "")
-    if OWNED_BODY and lemma in ORG_HEADS and any(
+    if lemma in ORG_HEADS and any(
             c.dep_ == "poss" and pos_of(c) in ("NOUN", "PROPN") for c in tok.children):
         # "The prime minister's office", "Supporters' group": a body the possessor names,
         # not the last organisation met; "it" can then mean it.
@@ -110,7 +109,7 @@ def speaker_of(r: Reading, tok: Token, sent: Sent, spans: dict[int, Span]) -> Sa
     if lemma in DOCUMENT_HEADS or lemma in ("figure", "research", "book"):
         owner = next((c for c in tok.children if c.dep_ == "poss" and pos_of(c) == "PROPN"),
                      None)
-        if OWNER_SPEAKS and owner is not None:
+        if owner is not None:
             said = speaker_of(r, owner, sent, spans)  # "Mr Crosby's statement said"
             if said.entity is not None:
                 return Said(said.entity, said.role, text)
@@ -148,7 +147,7 @@ def title_of(r: Reading, tok: Token, sent: Sent, spans: dict[int, Span]) -> Said
     title whose "of" phrase ends in a person's name is that person (a relational noun,
     "the father of Damilola Taylor", is someone else)."""
     lemma = lemma_of(tok)
-    if not TITLE_OF or lemma not in PERSON_HEADS or lemma in RELATIONAL_HEADS:
+    if lemma not in PERSON_HEADS or lemma in RELATIONAL_HEADS:
         return None
     for prep in tok.children:
         if prep.dep_ != "prep" or prep.lower_ != "of":
@@ -184,7 +183,7 @@ def proxy(r: Reading, tok: Token, sent: Sent, spans: dict[int, Span], text: str)
         if c.dep_ == "poss" and spans.get(c.i) is not None and spans[c.i].label_ == "ORG":
             ent = r.registry.link(spans[c.i].text, "organisation")
             return Said(ent, noun, text)
-        if OWNER_SPEAKS and c.dep_ == "poss" and spans.get(c.i) is not None and \
+        if c.dep_ == "poss" and spans.get(c.i) is not None and \
                 speaker_kind(spans[c.i]) == "person" and lemma_of(tok) in DOCUMENT_HEADS:
             # "Mr Crosby's statement said": his own words, not a spokesman's
             ent = r.registry.link(full_name(spans[c.i]), "person")

@@ -12,7 +12,6 @@ import re
 from typing import TYPE_CHECKING
 
 from index.attribution.data import COPULAS, PERSON_HEADS, SPEAKER_LABELS, SPEECH_VERBS, STANCE_ADJECTIVES
-from index.attribution.switches import ROLE_NOUN_PERSON, WHO_PERSON
 
 if TYPE_CHECKING:
     from spacy.tokens import Span, Token
@@ -71,17 +70,17 @@ def stance_clause(t: Token) -> Token | None:
 def speaker_kind(ent: Span) -> str | None:
     """The kind of speaker a name is: its label's (``data.SPEAKER_LABELS``), but a person
     whatever the label when a person's role noun stands before it ("captain Fabien Pelous")."""
-    if ROLE_NOUN_PERSON and ent.root.tag_ == "NNP" and any(
+    if ent.root.tag_ == "NNP" and any(
             t.i < ent.start and t.dep_ in ("compound", "amod", "nmod") and t.tag_ == "NN"
             and t.lower_ in PERSON_HEADS for t in ent.root.lefts):
         return "person"
     root = ent.root
-    if ROLE_NOUN_PERSON and root.tag_ == "NNP" and (
+    if root.tag_ == "NNP" and (
             root.dep_ == "appos" and lemma_of(root.head) in PERSON_HEADS
             or any(c.dep_ == "appos" and c.tag_ in ("NN", "NNS") and lemma_of(c) in PERSON_HEADS
                    for c in root.children)):
         return "person"  # "His friend, Saxon Spence, leader of ...": in apposition to a role
-    if WHO_PERSON and ent.root.tag_ == "NNP" and ent.label_ != "PERSON" and any(
+    if ent.root.tag_ == "NNP" and ent.label_ != "PERSON" and any(
             c.dep_ == "relcl" and any(w.lower_ in ("who", "whom") and w.dep_.startswith("nsubj")
                                       for w in c.children) for c in ent.root.children):
         return "person"  # "Baros, who is Liverpool's leading scorer": "who" is said of people

@@ -15,7 +15,6 @@ from index.attribution.data import NEVER_SPEAK, PERCEPTION_LEMMAS, SPEAKER_LABEL
 from index.attribution.marks import Segment
 from index.attribution.reading import Reading
 from index.attribution.sentences import Sent
-from index.attribution.switches import NEAREST_SUBJECT, NOT_OBJECT, RAISING, STANCE, WHO_NEXT
 from index.attribution.syntax import is_reported, lemma_of, pos_of, stance_clause
 
 if TYPE_CHECKING:
@@ -38,8 +37,7 @@ def speech_verbs(r: Reading, sent: Sent) -> list[Token]:
     for t in sent.doc:
         if t.lower_ == "according" and any(c.lower_ == "to" for c in t.children):
             out.append(t)
-        elif STANCE and stance_clause(t) is not None and not r.in_quote(sent, t) \
-                and not is_reported(t):
+        elif stance_clause(t) is not None and not r.in_quote(sent, t) and not is_reported(t):
             out.append(t)  # "Thanou is confident she ... will not be punished"
     return sorted(out, key=lambda t: t.i)
 
@@ -54,8 +52,9 @@ def subject_of(r: Reading, verb: Token, sent: Sent) -> Token | None:
     for _ in range(3):
         if v is None:
             return None
-        if RAISING and below is not None and below.tag_ == "VBG" and \
-                v.lower_ in PERCEPTION_LEMMAS:
+        # The subject of a participle is the raised subject or the perceived object of the verb
+        # above it.
+        if below is not None and below.tag_ == "VBG" and v.lower_ in PERCEPTION_LEMMAS:
             obj = next((c for c in v.children if c.dep_ in ("dobj", "dative")
                         and c.i < below.i and not r.in_quote(sent, c)), None)
             if obj is not None:
@@ -67,14 +66,14 @@ def subject_of(r: Reading, verb: Token, sent: Sent) -> Token | None:
         # one next to the verb.
         at = v.i
         subj = min(subjs, key=lambda c: (c.ent_type_ not in SPEAKER_LABELS, abs(c.i - at))) \
-            if subjs and NEAREST_SUBJECT else next(iter(subjs), None)
+            if subjs else None
         if subj is not None:
-            if subj.dep_ == "nsubjpass" and RAISING and below is not None:
+            if subj.dep_ == "nsubjpass" and below is not None:
                 return subj  # "Mr X was heard saying", "she was quoted as saying"
             if subj.dep_ == "nsubjpass" and lemma_of(v) != "quote":
                 return None  # "is said to", "were told": nobody named speaks
             if subj.lower_ in ("who", "that", "which") and v.dep_ == "relcl":
-                if WHO_NEXT and subj.lower_ == "who" and subj.i > 0:
+                if subj.lower_ == "who" and subj.i > 0:
                     # "backed by Culture, Media and Sport Secretary Tessa Jowell who said":
                     # "who" follows the person it is said of, wherever the parse hung it.
                     prev = v.doc[subj.i - 1]
@@ -83,17 +82,17 @@ def subject_of(r: Reading, verb: Token, sent: Sent) -> Token | None:
                         return prev
                 return v.head
             return subj
-        if any(c.dep_ == "auxpass" for c in v.children) and (below is None or not RAISING):
+        if any(c.dep_ == "auxpass" for c in v.children) and below is None:
             return None
         before = v.doc[v.i - 1] if v.i > 0 else None
         if v.dep_ == "conj" and before is not None and pos_of(before) == "PROPN" and \
                 not r.in_quote(sent, before) and not (
-                    NOT_OBJECT and before.dep_ == "pobj" and before.ent_type_ in NEVER_SPEAK):
+                    before.dep_ == "pobj" and before.ent_type_ in NEVER_SPEAK):
             # ("... on Wednesday said": a date after a preposition is no misplaced name)
             return before  # "... at Twickenham and Kirwan says": a name the parse misplaced
         if v.dep_ in ("conj", "xcomp", "advcl", "pcomp") and v.head.i != v.i:
             below, v = v, v.head
-            if RAISING and v.dep_ == "prep" and v.tag_ == "IN" and v.head.i != v.i:
+            if v.dep_ == "prep" and v.tag_ == "IN" and v.head.i != v.i:
                 v = v.head  # "was quoted as| saying"
             continue
         if v.dep_ in ("relcl", "acl") and pos_of(v.head) in ("NOUN", "PROPN"):
