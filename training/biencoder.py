@@ -300,7 +300,7 @@ def pipeline(folders: list[Path]) -> dict[str, dict]:
     dev_q = read_questions(sorted(DEV_DIR.glob("*.jsonl")))
     out = {}
     for folder in [None, *folders]:
-        embedder = Embedder.load(tuned_dir=folder)
+        embedder = Embedder.load(tuned_dir=folder, bf16=False)
         with tempfile.TemporaryDirectory(prefix="storydesk-bienc-") as tmp:
             state = build_index(train_q + dev_q, Path(tmp), embedder)
             dev = examples(dev_q, state, embedder, 20, add_missing_gold=False)
@@ -348,14 +348,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pairs: {len(pairs)}; {args.epochs} epoch(s), batch {args.batch_size}, lr {args.lr}, "
           f"{args.batching} batches", flush=True)
 
-    base = evaluate(Embedder.load(tuned_dir=None).encode, dev)
+    base = evaluate(Embedder.load(tuned_dir=None, bf16=False).encode, dev)
     start = time.perf_counter()
     bert = fine_tune(pairs, pair_stories, args.epochs, args.batch_size, args.lr, args.batching)
     seconds = time.perf_counter() - start
     card: dict[str, object] = {"sha256": save(bert, args.out), "base_sha256": WEIGHTS_SHA256}
     (args.out / TUNED_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     del bert
-    tuned = evaluate(Embedder.load(tuned_dir=args.out).encode, dev)  # the fp16 file, as served
+    tuned = evaluate(Embedder.load(tuned_dir=args.out, bf16=False).encode, dev)  # the fp16 file, as served
     print(f"training: {seconds:.0f} s (one torch thread); weights in {args.out}", flush=True)
     print(table({"dev / base": base, "dev / fine-tuned": tuned}))
     for k in (1, 3):

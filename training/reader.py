@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     train_q = read_questions(list(TRAIN_DIR.glob("*.jsonl")))
     dev_q = read_questions(list(DEV_DIR.glob("*.jsonl")))
-    embedder = Embedder.load()
+    embedder = Embedder.load(bf16=False)  # as the committed weights were trained: reproducible
     with tempfile.TemporaryDirectory(prefix="storydesk-train-") as tmp:
         state = build_index(train_q + dev_q, args.index or Path(tmp), embedder)
         train_ex = examples(train_q, state, embedder, args.shortlist, add_missing_gold=True)

@@ -32,19 +32,19 @@ TEXTS = [
 ]
 
 
-def test_vectors_equal_sentence_transformers_encode_with_the_same_weights(embedder) -> None:
+def test_vectors_equal_sentence_transformers_encode_with_the_same_weights() -> None:
     from safetensors.torch import load_file
     from sentence_transformers import SentenceTransformer
 
     reference = SentenceTransformer(str(package_model_dir()), device="cpu", local_files_only=True)
-    base = Embedder.load(tuned_dir=None)
+    base = Embedder.load(tuned_dir=None, bf16=False)
     want = reference.encode(TEXTS, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
     assert np.abs(base.encode(TEXTS, batch_size=2) - want).max() < 1e-5
 
     tuned = {k: v.float() for k, v in load_file(str(TUNED_DIR / TUNED_FILE)).items()}
     reference[0].auto_model.load_state_dict(tuned, strict=False)
     want = reference.encode(TEXTS, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
-    got = embedder.encode(TEXTS, batch_size=2)
+    got = Embedder.load(bf16=False).encode(TEXTS, batch_size=2)
     assert got.shape == (len(TEXTS), 384) and got.dtype == np.float32
     assert np.abs(got - want).max() < 1e-5
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
@@ -74,10 +74,24 @@ def test_fine_tuned_weights_are_refused_when_changed_or_missing(tmp_path) -> Non
         Embedder.load(tuned_dir=folder)
 
 
-def test_batching_and_order_do_not_change_a_vector(embedder) -> None:
-    alone = embedder.encode([TEXTS[1]])[0]
-    mixed = embedder.encode(TEXTS, batch_size=3)[1]
+def test_batching_and_order_do_not_change_a_vector() -> None:
+    fp32 = Embedder.load(bf16=False)
+    alone = fp32.encode([TEXTS[1]])[0]
+    mixed = fp32.encode(TEXTS, batch_size=3)[1]
     assert np.abs(alone - mixed).max() < 1e-5
+
+
+def test_bf16_layers_give_the_float32_vectors_to_a_cosine_of_0_9995(embedder) -> None:
+    """The served model (bf16 layers where the CPU has them) ranks as float32 does: an index built
+    either way answers alike, in any batch (bf16 rounding moves a vector ~1e-3 per coordinate)."""
+    fp32 = Embedder.load(bf16=False).encode(TEXTS, batch_size=3)
+    bf16 = Embedder.load(bf16=True)
+    assert bf16.word_embeddings().dtype == embedder.word_embeddings().dtype  # the reader's input stays float32
+    for batch in (1, 3):
+        got = bf16.encode(TEXTS, batch_size=batch)
+        assert got.dtype == np.float32 and np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+        assert (got * fp32).sum(axis=1).min() > 0.9995
+    assert embedder.info == bf16.info  # the same model, whatever the arithmetic
     assert embedder.encode([]).shape == (0, 384)
 
 
