@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.context import BoltContext
+from slack_bolt.request.internals import build_context
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -58,6 +60,7 @@ class GuardedSlackHandler:
     bolt parses the body before it verifies the signature, and raises on bodies it cannot parse
     (a 500 and a 59-line traceback per request); so nothing reaches it that is unsigned, over
     :data:`~bot.http_guard.MAX_BODY_BYTES`, not UTF-8, or not a request storydesk handles.
+    bolt is handed the body parsed here, not its own parse of the form (see :meth:`handle`).
     ``App.dispatch`` is synchronous and waits (up to 3 s) for the listener to ack, so it runs in a
     worker thread: on the event loop it would hold up every other request, ``/healthz`` included.
     A signed body seen before (a replay within Slack's 5-minute window) is acked and dropped.
@@ -87,6 +90,11 @@ class GuardedSlackHandler:
             return Response(status_code=200)
         try:
             bolt_request = to_bolt_request(request, raw)
+            # bolt parses the body again, its own way: a form with "payload" anywhere in it (a
+            # question about a rocket's payload) reads as an empty interaction, and the question
+            # was lost. It is handed the body checked here instead.
+            bolt_request.body = body
+            bolt_request.context = build_context(BoltContext(), body)
             response = await run_in_threadpool(self.surface.app.dispatch, bolt_request)
         except Exception as exc:  # a payload shape bolt trips on: the sender's fault, not ours
             log.warning("slack: could not dispatch a signed request: %s: %s", type(exc).__name__, str(exc)[:120])

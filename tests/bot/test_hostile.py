@@ -460,6 +460,14 @@ def test_a_replayed_signed_slash_command_is_answered_once(url, slack, server):
     assert len(slack.messages(at("replay"))) == 1
 
 
+def test_a_slash_command_with_the_word_payload_is_answered(url, slack, server, logs):
+    # bolt reads any form containing "payload" as an interaction and finds none: the question was lost.
+    assert slash(url, slack, f"{COX} (the payload)", response="payload").status_code == 200
+    [answer] = slack.wait_for(at("payload"))
+    assert COX_WORDS in answer.text and answer.body["response_type"] == "ephemeral"
+    no_tracebacks(logs)
+
+
 def test_an_answer_past_its_time_budget_gets_a_polite_reply_not_silence(hostile_settings, gated, slack, tmp_path):
     slack.clear()
     surface = build_surface(gated, replace(hostile_settings, answer_budget_s=0.5), Bindings.in_folder(tmp_path))
