@@ -147,7 +147,7 @@ def check_slack_body(text: str, content_type: str) -> dict[str, Any]:
         body = loads_object(text)
     elif content_type.startswith("application/x-www-form-urlencoded"):
         form = dict(parse_qsl(text, keep_blank_values=True))
-        if "ssl_check" in form:
+        if form.get("ssl_check") == "1":  # Slack's check, as bolt recognises it; any other value is no check
             return form
         if "command" in form:
             if not _web_address(form.get("response_url")):

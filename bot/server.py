@@ -80,7 +80,7 @@ class GuardedSlackHandler:
         except Rejected as exc:
             log.warning("slack: refused a request with %d: %s", exc.status, exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        checks = body.get("type") == "url_verification" or "ssl_check" in body
+        checks = body.get("type") == "url_verification" or body.get("ssl_check") == "1"
         try:
             first = checks or self.surface.claim_once("body:" + hashlib.sha256(raw).hexdigest())
         except StoreUnavailable as exc:

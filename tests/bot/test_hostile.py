@@ -468,6 +468,22 @@ def test_a_slash_command_with_the_word_payload_is_answered(url, slack, server, l
     no_tracebacks(logs)
 
 
+def test_a_signed_form_with_ssl_check_other_than_1_is_checked_like_any_command(url, slack, server, logs):
+    # Slack's check is ssl_check=1 alone; any other value made the guard skip its checks for a
+    # command that bolt then ran anyway: no response_url (a traceback per post), no replay claim.
+    fields = {"ssl_check": "0", "command": "/story", "text": COX, "user_id": REPORTER, "team_id": TEAM_ID,
+              "channel_id": "C0SSL"}
+    bare = urlencode(fields).encode()
+    assert post(url, bare, sign(bare)).status_code == 400
+    full = urlencode(dict(fields, response_url=slack.response_url("ssl"))).encode()
+    headers = sign(full)
+    assert [post(url, full, headers).status_code for _ in range(2)] == [200, 200]
+    slack.wait_for(at("ssl"))
+    assert server[1].wait_idle(60)
+    assert len(slack.messages(at("ssl"))) == 1
+    no_tracebacks(logs)
+
+
 def test_an_answer_past_its_time_budget_gets_a_polite_reply_not_silence(hostile_settings, gated, slack, tmp_path):
     slack.clear()
     surface = build_surface(gated, replace(hostile_settings, answer_budget_s=0.5), Bindings.in_folder(tmp_path))
