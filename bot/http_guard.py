@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 MAX_BODY_BYTES = 1_000_000  # Slack's and Discord's payloads are a few KB; a message is at most 40 KB
 MAX_JSON_DEPTH = 32  # Slack's deepest payload (block_actions with a message of blocks) is about 12
@@ -40,7 +40,10 @@ class Rejected(Exception):
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes.
+
+    A client that hangs up before its body is complete is refused too (400): starlette raises,
+    and uncaught that is a traceback in the log per dropped connection."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -49,11 +52,14 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
             raise Rejected(413, f"body of {int(declared):,} bytes is over the {limit:,}-byte limit")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:  # a chunked upload, or a Content-Length that lied
-            raise Rejected(413, f"body over the {limit:,}-byte limit")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:  # a chunked upload, or a Content-Length that lied
+                raise Rejected(413, f"body over the {limit:,}-byte limit")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Rejected(400, f"client disconnected after {size:,} bytes of its body") from None
     return b"".join(chunks)
 
 

@@ -484,6 +484,32 @@ def test_a_signed_form_with_ssl_check_other_than_1_is_checked_like_any_command(u
     no_tracebacks(logs)
 
 
+def send_part(base: str, path: str, *, declared: int = 100, sent: bytes = b"tok") -> socket.socket:
+    """A connection that has sent ``sent`` of a body declared ``declared`` bytes long, and no more."""
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM}\r\n"
+                 f"Content-Length: {declared}\r\n\r\n".encode() + sent)
+    return sock
+
+
+def wait_for_log(caplog: pytest.LogCaptureFixture, words: str, count: int) -> None:
+    """Bounded wait (the server logs from its own thread) for ``count`` records containing ``words``."""
+    done = threading.Event()
+    for _ in range(600):
+        if len([r for r in caplog.records if words in r.getMessage()]) >= count:
+            return
+        done.wait(0.05)
+
+
+def test_a_client_that_hangs_up_mid_body_costs_one_line_not_a_traceback(url, logs):
+    for path in ("/slack/events", "/discord/interactions"):
+        send_part(url, path).close()
+    wait_for_log(logs, "disconnected", 2)
+    no_tracebacks(logs)
+    assert len([r for r in logs.records if "disconnected" in r.getMessage()]) == 2
+
+
 def test_an_answer_past_its_time_budget_gets_a_polite_reply_not_silence(hostile_settings, gated, slack, tmp_path):
     slack.clear()
     surface = build_surface(gated, replace(hostile_settings, answer_budget_s=0.5), Bindings.in_folder(tmp_path))
