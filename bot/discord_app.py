@@ -148,6 +148,7 @@ class DiscordEndpoint:
         self.reply_within = reply_within
         self.clock = clock
         self.max_body = settings.max_body_bytes
+        self.body_timeout_s = settings.body_timeout_s
 
     async def handle(self, request: Request) -> Response:
         """Read within the size limit, verify, then parse and answer one interaction.
@@ -156,7 +157,7 @@ class DiscordEndpoint:
         signed input gets a 400 and one log line.
         """
         try:
-            body = await read_body(request, self.max_body)
+            body = await read_body(request, self.max_body, self.body_timeout_s)
             if not api.verify_request(self.key, request.headers, body, now=self.clock()):
                 return JSONResponse({"error": "invalid request signature"}, status_code=401)
             it = Interaction.from_payload(loads_object(decode_text(body)))

@@ -1,7 +1,8 @@
 """What every request from outside passes before anything parses it: size, signature, shape.
 
 Order matters: the body is read within a byte limit (``Content-Length`` first, then counted while
-streaming, so a 100 MB upload is refused after the first megabyte, not read whole); the signature
+streaming, so a 100 MB upload is refused after the first megabyte, not read whole) and a time
+limit (a stalled upload is refused, not waited on for ever); the signature
 is checked on those raw bytes; only then is the body decoded and parsed, within a nesting depth
 and with finite numbers only. A request that fails a step raises :class:`Rejected`, which the
 route turns into one status code and one log line, never a traceback.
@@ -14,6 +15,7 @@ parsing.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -26,6 +28,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import ClientDisconnect, Request
 
 MAX_BODY_BYTES = 1_000_000  # Slack's and Discord's payloads are a few KB; a message is at most 40 KB
+BODY_TIMEOUT_S = 10.0  # Slack and Discord send a few KB at once; uvicorn itself never times a body out
 MAX_JSON_DEPTH = 32  # Slack's deepest payload (block_actions with a message of blocks) is about 12
 SLACK_MAX_SKEW_S = 300
 
@@ -39,8 +42,9 @@ class Rejected(Exception):
         self.reason = reason
 
 
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes.
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES, timeout_s: float = BODY_TIMEOUT_S) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes, and
+    with 408 when it has not arrived whole within ``timeout_s`` (a slow or stalled upload).
 
     A client that hangs up before its body is complete is refused too (400): starlette raises,
     and uncaught that is a traceback in the log per dropped connection."""
@@ -53,13 +57,16 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:  # a chunked upload, or a Content-Length that lied
-                raise Rejected(413, f"body over the {limit:,}-byte limit")
-            chunks.append(chunk)
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:  # a chunked upload, or a Content-Length that lied
+                    raise Rejected(413, f"body over the {limit:,}-byte limit")
+                chunks.append(chunk)
     except ClientDisconnect:
         raise Rejected(400, f"client disconnected after {size:,} bytes of its body") from None
+    except TimeoutError:
+        raise Rejected(408, f"body not received within {timeout_s:g} s ({size:,} bytes came)") from None
     return b"".join(chunks)
 
 

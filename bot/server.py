@@ -70,10 +70,11 @@ class GuardedSlackHandler:
         self.surface = surface
         self.secret = settings.slack_signing_secret
         self.max_body = settings.max_body_bytes
+        self.body_timeout_s = settings.body_timeout_s
 
     async def handle(self, request: Request) -> Response:
         try:
-            raw = await read_body(request, self.max_body)
+            raw = await read_body(request, self.max_body, self.body_timeout_s)
             if not slack_signature_ok(self.secret, request.headers, raw):
                 return JSONResponse({"error": "invalid request signature"}, status_code=401)
             body = check_slack_body(decode_text(raw), request.headers.get("content-type", ""))

@@ -57,8 +57,10 @@ class Settings:
     discord_api_url: str = DISCORD_API_DEFAULT
     # Limits a chat user can hit (docs/slack.md, docs/discord.md): request bodies over this many
     # bytes are refused with 413, and an answer not ready within the budget is replaced by a
-    # polite "took too long".
+    # polite "took too long". A body not received whole within body_timeout_s gets 408 (a
+    # client that opens a request and trickles or stops would otherwise hold it open for ever).
     max_body_bytes: int = 1_000_000
+    body_timeout_s: float = 10.0
     answer_budget_s: float = 30.0
     # The shared annotation folder (corpus/, eval/) that `storydesk eval` reads: ../shared beside
     # the repository unless STORYDESK_SHARED says otherwise.
@@ -108,6 +110,7 @@ class Settings:
             discord_bot_token=env("DISCORD_BOT_TOKEN", ""),
             discord_api_url=env("DISCORD_API_URL", "") or DISCORD_API_DEFAULT,
             max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or 1_000_000),
+            body_timeout_s=float(env("STORYDESK_BODY_TIMEOUT_S", "") or 10.0),
             answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
             shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
             fetch_allow_hosts=frozenset(h.lower() for h in _csv(env("STORYDESK_FETCH_ALLOW_HOSTS", ""))),

@@ -510,6 +510,22 @@ def test_a_client_that_hangs_up_mid_body_costs_one_line_not_a_traceback(url, log
     assert len([r for r in logs.records if "disconnected" in r.getMessage()]) == 2
 
 
+def test_a_body_that_never_finishes_gets_408_and_the_connection_is_closed(hostile_settings, gated, tmp_path, logs):
+    app = create_http_app(gated, replace(hostile_settings, body_timeout_s=0.5), Bindings.in_folder(tmp_path))
+    try:
+        with running(app) as base:
+            for path in ("/slack/events", "/discord/interactions"):
+                with send_part(base, path) as sock:  # and then nothing more, ever (slowloris)
+                    answer = sock.recv(4096).decode("latin-1")
+                    assert answer.startswith("HTTP/1.1 408 "), answer[:80]
+                    while sock.recv(4096):  # the server closes the connection: b"" at its end
+                        pass
+    finally:
+        app.state.slack.close()
+        app.state.discord.close()
+    no_tracebacks(logs)
+
+
 def test_an_answer_past_its_time_budget_gets_a_polite_reply_not_silence(hostile_settings, gated, slack, tmp_path):
     slack.clear()
     surface = build_surface(gated, replace(hostile_settings, answer_budget_s=0.5), Bindings.in_folder(tmp_path))
