@@ -16,7 +16,8 @@ What users get:
 Delivery is :class:`bot.delivery.Delivery`'s, as on Discord: acked at once, answered within the time
 budget from a work pool, failures private (ephemeral) with a ref. Slack's own part is here: events
 are answered once (duplicate ``event_id`` deliveries, retried with ``X-Slack-Retry-Num``, and the
-``message`` twin of an ``app_mention`` are dropped), and bots, including this one, and edits are ignored.
+``message`` twin of an ``app_mention`` are dropped), a private answer is shared once (a double
+click on "Share in channel" is told so privately), and bots, including this one, and edits are ignored.
 """
 
 from __future__ import annotations
@@ -113,17 +114,26 @@ class SlackSurface:
 
     def on_share(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                  respond: Respond) -> None:
-        """"Share in channel": post the answer visibly, then remove the private copy."""
+        """"Share in channel": post the answer visibly, then remove the private copy.
+
+        Once per private answer: a double click arrives twice before the first share has removed
+        the button, and would post the answer in the channel twice.
+        """
         ack()
         user = body.get("user", {}).get("id", "")
+        request = self._button_request(action, user)
+        container = body.get("container") or {}
+        if isinstance(request, Request) and container.get("message_ts") and not self._seen.claim(
+                f"share:{container.get('channel_id', '')}:{container['message_ts']}"):
+            log.info("slack: dropped a second Share of one answer")
+            request = Notice("That answer has already been shared in the channel.")
 
         def reply(message: Message) -> None:
             post_response(respond, response_type="in_channel", replace_original=False, **message)
             post_response(respond, delete_original=True)
 
         # Only the sharer sees a failure, and their private answer stays where it was.
-        self.delivery.submit(self._button_request(action, user), reply, responder(respond, **PRIVATE),
-                             shared_by=user)
+        self.delivery.submit(request, reply, responder(respond, **PRIVATE), shared_by=user)
 
     def on_more(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """"More": reveal further hits (in place when the answer was private, else privately)."""

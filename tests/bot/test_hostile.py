@@ -205,12 +205,12 @@ def slash(base: str, slack: SlackAPIStub, text: str, **kw: Any) -> httpx.Respons
 
 
 def click(base: str, slack: SlackAPIStub, action_id: str, value: Any, *, response: str,
-          ephemeral: bool = True) -> httpx.Response:
+          ephemeral: bool = True, message_ts: str = "1.000001") -> httpx.Response:
     payload = {
         "type": "block_actions",
         "user": {"id": REPORTER, "username": "reporter", "team_id": TEAM_ID},
         "api_app_id": "A0STORYDESK", "token": "legacy",
-        "container": {"type": "message", "message_ts": "1.000001", "channel_id": "C0HOSTILE",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0HOSTILE",
                       "is_ephemeral": ephemeral},
         "trigger_id": f"{next(_ids)}.trigger",
         "team": {"id": TEAM_ID, "domain": "newsroom"},
@@ -458,6 +458,25 @@ def test_a_replayed_signed_slash_command_is_answered_once(url, slack, server):
     slack.wait_for(at("replay"))
     assert server[1].wait_idle(60)
     assert len(slack.messages(at("replay"))) == 1
+
+
+def test_share_clicked_twice_posts_the_answer_in_the_channel_once(url, slack, server, logs):
+    slash(url, slack, COX, response="ask")
+    [private] = slack.wait_for(at("ask"))
+    value = private.buttons[render.SHARE_ACTION]["value"]
+    for name in ("share1", "share2"):  # a double click: both arrive before the first share is done
+        assert click(url, slack, render.SHARE_ACTION, value, response=name, message_ts="7.000001").status_code == 200
+    assert server[1].wait_idle(60)
+    shared = [r for r in slack.messages() if r.body.get("response_type") == "in_channel"]
+    assert len(shared) == 1 and COX_WORDS in shared[0].text
+    [told] = [r for r in slack.messages(at("share1")) + slack.messages(at("share2")) if r.body.get("text")
+              and r.body.get("response_type") == "ephemeral"]
+    assert "already" in told.text
+    # Another answer's Share still works.
+    assert click(url, slack, render.SHARE_ACTION, value, response="share3", message_ts="7.000002").status_code == 200
+    assert server[1].wait_idle(60)
+    assert [r.body.get("response_type") for r in slack.messages(at("share3"))] == ["in_channel", None]
+    no_tracebacks(logs)
 
 
 def test_a_slash_command_with_the_word_payload_is_answered(url, slack, server, logs):
