@@ -25,7 +25,9 @@ from bot.settings import Settings
 def from_slack(text: str, bot_user_id: str | None = None) -> str:
     """The user's words: the bot's own mention removed, Slack's ``&amp; &lt; &gt;`` undone."""
     if bot_user_id:
-        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
+        # A label never holds "<" (Slack escapes it): stopping there keeps this one pass over the
+        # text even when a forged one is full of unclosed mentions.
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^<>]*)?>", " ", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return " ".join(text.split())
 

@@ -540,3 +540,8 @@ def test_parse_command():
     assert parse_command("quotes from West") == Command("quotes", "West")
     assert parse_command("check “a perfect storm”") == Command("check", "a perfect storm")
     assert from_slack(f"<@{BOT_USER_ID}> a &lt;b&gt; &amp;amp;", BOT_USER_ID) == "a <b> &amp;"
+    assert from_slack(f"<@{BOT_USER_ID}|storydesk> who?", BOT_USER_ID) == "who?"
+    # Unclosed mentions (a forged body, up to the 1 MB limit) are text, read in one pass: the
+    # removal once scanned to the end of the text from each of them, minutes of held GIL per MB.
+    unclosed = f"<@{BOT_USER_ID}|" * 20_000
+    assert from_slack(unclosed, BOT_USER_ID) == unclosed
