@@ -81,6 +81,10 @@ class GuardedSlackHandler:
         except Rejected as exc:
             log.warning("slack: refused a request with %d: %s", exc.status, exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        if body.get("type") == "app_rate_limited":  # Slack wants a 200; there is nothing to answer
+            log.warning("slack: Slack rate-limited this app's events (minute %s); that minute's events are lost",
+                        str(body.get("minute_rate_limited"))[:20])
+            return Response(status_code=200)
         checks = body.get("type") == "url_verification" or body.get("ssl_check") == "1"
         try:
             first = checks or self.surface.claim_once("body:" + hashlib.sha256(raw).hexdigest())

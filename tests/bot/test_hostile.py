@@ -479,6 +479,18 @@ def test_share_clicked_twice_posts_the_answer_in_the_channel_once(url, slack, se
     no_tracebacks(logs)
 
 
+def test_slacks_rate_limit_notice_is_acknowledged_and_logged_as_such(url, slack, logs):
+    # Slack sends it (no bolt listener can take it) when it drops the app's events for a minute; it
+    # wants a 200, and the operator a line that says what happened, not "Unhandled request".
+    body = json.dumps({"token": "legacy", "type": "app_rate_limited", "team_id": TEAM_ID,
+                       "minute_rate_limited": 1518467820, "api_app_id": "A0STORYDESK"}).encode()
+    assert post(url, body, sign(body, content_type="application/json")).status_code == 200
+    [line] = [r for r in logs.records if "rate" in r.getMessage()]
+    assert line.levelno == logging.WARNING and "1518467820" in line.getMessage()
+    assert not [r for r in logs.records if "Unhandled request" in r.getMessage()]
+    assert slack.messages() == []
+
+
 def test_a_slash_command_with_the_word_payload_is_answered(url, slack, server, logs):
     # bolt reads any form containing "payload" as an interaction and finds none: the question was lost.
     assert slash(url, slack, f"{COX} (the payload)", response="payload").status_code == 200
