@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -115,8 +116,26 @@ def depth(value: Any) -> int:
     return deepest
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # the only way JSON in UTF-8 can hold one
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _mend(value: Any) -> Any:
+    """``value`` with each unpaired surrogate in its text replaced by U+FFFD (a pair is one
+    character once parsed); called within the depth limit, so the recursion is bounded."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_mend(item) for item in value]
+    if isinstance(value, dict):
+        return {_mend(key): _mend(item) for key, item in value.items()}
+    return value
+
+
 def loads(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """``json.loads`` for untrusted text: finite numbers only, at most ``max_depth`` levels deep."""
+    """``json.loads`` for untrusted text: finite numbers only, at most ``max_depth`` levels deep,
+    and text that can be encoded again: ``"\\ud800"`` is valid JSON but an unpaired surrogate,
+    which the search, the log and every reply would fail to encode, so it becomes U+FFFD."""
     try:
         value = json.loads(text, parse_float=_finite, parse_constant=_no_constants)
     except RecursionError:  # the C parser gives up near 1,000 levels
@@ -125,7 +144,7 @@ def loads(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise Rejected(400, f"malformed JSON ({str(exc)[:80]})") from None
     if depth(value) > max_depth:
         raise Rejected(400, f"JSON nested deeper than {max_depth} levels")
-    return value
+    return _mend(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
 def loads_object(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:

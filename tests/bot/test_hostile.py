@@ -419,6 +419,23 @@ def test_defect12_discord_deep_json_huge_numbers_and_wrong_option_types(url, key
     no_tracebacks(logs)
 
 
+def test_lone_surrogates_in_json_text_are_replaced_not_a_500(url, slack, key, server, logs):
+    # "\\ud800" is valid JSON but no text: it cannot be encoded, so the search, the log and the
+    # response each raised (a 500 for /story check, an error with a ref for a question).
+    for sub, options in (("ask", {"question": "\ud800" + COX}), ("check", {"words": COX_WORDS + " \udfff"})):
+        resp = discord_post(url, key, json.dumps(discord_command(sub, **options)).encode())
+        assert resp.status_code == 200 and "went wrong" not in resp.text
+        assert COX_WORDS in resp.text
+    event = {"type": "app_mention", "user": REPORTER, "text": f"<@{BOT_USER_ID}> {COX} \udbff",
+             "ts": "1712345678.880001", "channel": "C0SURROGATE"}
+    body = json.dumps({"type": "event_callback", "team_id": TEAM_ID, "event": event, "event_id": "Ev0SURROGATE",
+                       "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}]}).encode()
+    assert post(url, body, sign(body, content_type="application/json")).status_code == 200
+    [answer] = slack.wait_for(lambda r: r.method == "chat.postMessage")
+    assert COX_WORDS in answer.text
+    no_tracebacks(logs)
+
+
 def test_defect05_on_discord_a_removed_channel_story_is_unset_and_the_asker_told_privately(
         url, key, bindings, index_dir, embedder):
     channel = "2200000000000000077"
