@@ -126,7 +126,8 @@ class SlackSurface:
         if isinstance(request, Request) and container.get("message_ts") and not self._seen.claim(
                 f"share:{container.get('channel_id', '')}:{container['message_ts']}"):
             log.info("slack: dropped a second Share of one answer")
-            request = Notice("That answer has already been shared in the channel.")
+            request = Notice("Share was already clicked on this answer. To share it again, ask again with "
+                             "`/story` and share the new answer.")
 
         def reply(message: Message) -> None:
             post_response(respond, response_type="in_channel", replace_original=False, **message)
