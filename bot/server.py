@@ -278,15 +278,21 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
         poller.stop()
 
 
+def server_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's configuration for the chat endpoints: our logging, and at most
+    ``settings.max_connections`` connections (past it a new request gets 503 at once)."""
+    # JSON logs: uvicorn's own lines go through the root handler too, instead of its text config.
+    log_config = None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
+    return uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False,
+                          log_config=log_config, limit_concurrency=settings.max_connections)
+
+
 def _serve(desk: Any, settings: Settings, bindings: ChatBindings, metrics: Metrics, poller: FeedPoller, *,
            socket_mode: bool, host: str, port: int) -> None:
     if not socket_mode:
         app = create_http_app(desk, settings, bindings, metrics=metrics, poller=poller)
         log.info("storydesk listening on http://%s:%d (POST /slack/events, GET /healthz, GET /metrics)", host, port)
-        # JSON logs: uvicorn's own lines go through the root handler too, instead of its text config.
-        log_config = None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False,
-                    log_config=log_config)
+        uvicorn.Server(server_config(app, settings, host, port)).run()
         for adapter in (app.state.slack, app.state.discord):
             if adapter is not None:
                 adapter.close()

@@ -61,6 +61,9 @@ class Settings:
     # client that opens a request and trickles or stops would otherwise hold it open for ever).
     max_body_bytes: int = 1_000_000
     body_timeout_s: float = 10.0
+    # Open connections (and requests in flight) the server holds before answering 503: uvicorn has
+    # no timeout while headers arrive, so this bounds what clients that never finish can hold.
+    max_connections: int = 200
     answer_budget_s: float = 30.0
     # The shared annotation folder (corpus/, eval/) that `storydesk eval` reads: ../shared beside
     # the repository unless STORYDESK_SHARED says otherwise.
@@ -111,6 +114,7 @@ class Settings:
             discord_api_url=env("DISCORD_API_URL", "") or DISCORD_API_DEFAULT,
             max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or 1_000_000),
             body_timeout_s=float(env("STORYDESK_BODY_TIMEOUT_S", "") or 10.0),
+            max_connections=int(env("STORYDESK_MAX_CONNECTIONS", "") or 200),
             answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
             shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
             fetch_allow_hosts=frozenset(h.lower() for h in _csv(env("STORYDESK_FETCH_ALLOW_HOSTS", ""))),
