@@ -26,9 +26,11 @@ def split_paragraphs(path: Path) -> list[str]:
 def load_model():
     """The bundled MiniLM weights in a bare :class:`SentenceTransformer`."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
     from index.embed import package_model_dir
 
+    hf_logging.disable_progress_bar()  # "Loading weights" bars in the eval and bench tables' output
     return SentenceTransformer(str(package_model_dir()), device="cpu", local_files_only=True)
 
 
