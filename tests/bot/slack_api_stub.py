@@ -281,10 +281,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(app: Any, *, timeout: float = 30.0) -> Iterator[str]:
-    """Serve the ASGI ``app`` with uvicorn on 127.0.0.1 in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+def running(app: Any, *, timeout: float = 30.0, config: uvicorn.Config | None = None) -> Iterator[str]:
+    """Serve the ASGI ``app`` with uvicorn on 127.0.0.1 in a thread (with ``config``, the server's
+    own configuration, on its port); yields its base URL."""
+    if config is None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off")
+    port = config.port
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="storydesk-test-server", daemon=True)
     thread.start()
     started = threading.Event()

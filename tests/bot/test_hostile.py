@@ -30,10 +30,9 @@ from urllib.parse import urlencode
 import httpx
 import psutil
 import pytest
-import uvicorn
 from discord_api_stub import DiscordAPIStub
 from nacl.signing import SigningKey
-from slack_api_stub import BOT_USER_ID, TEAM_ID, SlackAPIStub, running, signed_headers
+from slack_api_stub import BOT_USER_ID, TEAM_ID, SlackAPIStub, free_port, running, signed_headers
 
 from bot import render_slack as render
 from bot.answer import Desk
@@ -583,35 +582,23 @@ def test_clients_that_never_finish_their_headers_hold_at_most_max_connections(ho
     request gets 503 at once, and once they hang up the server answers again."""
     settings = replace(hostile_settings, max_connections=3, log_format="json")
     app = create_http_app(gated, settings, Bindings.in_folder(tmp_path))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(server_config(app, settings, "127.0.0.1", port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    waited = threading.Event()
-    for _ in range(600):  # bounded wait for start-up
-        if server.started or not thread.is_alive():
-            break
-        waited.wait(0.05)
-    base = f"http://127.0.0.1:{port}"
-    stalled = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(3)]
+    config = server_config(app, settings, "127.0.0.1", free_port())
     try:
-        for sock in stalled:
-            sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the rest
-        assert httpx.get(f"{base}/healthz", timeout=30).status_code == 503
-        for sock in stalled:
-            sock.close()
-        status = 503
-        for _ in range(600):  # bounded: the server notices the hang-ups on its own loop
-            status = httpx.get(f"{base}/healthz", timeout=30).status_code
-            if status != 503:
-                break
-            waited.wait(0.05)
-        assert status == 200
+        with running(app, config=config) as base:
+            stalled = [socket.create_connection(("127.0.0.1", config.port), timeout=30) for _ in range(3)]
+            for sock in stalled:
+                sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the rest
+            assert httpx.get(f"{base}/healthz", timeout=30).status_code == 503
+            for sock in stalled:
+                sock.close()
+            status, waited = 503, threading.Event()
+            for _ in range(600):  # bounded: the server notices the hang-ups on its own loop
+                status = httpx.get(f"{base}/healthz", timeout=30).status_code
+                if status != 503:
+                    break
+                waited.wait(0.05)
+            assert status == 200
     finally:
-        server.should_exit = True
-        thread.join(30)
         app.state.slack.close()
         app.state.discord.close()
     no_tracebacks(logs)
