@@ -5,7 +5,7 @@ holds some twice under other headlines) share their first body paragraph, and a 
 always lands in one split, so no test story has a twin in training. Stories already in an
 ``eval/`` set or in ``../shared/eval`` are left out. Seeded, so the draw can be repeated.
 
-    python -m evaluation.draw_stories   # writes eval/annotation/assign-*.tsv
+    python -m evaluation.draw_stories   # writes eval/annotation/assign-*.tsv (both rounds)
 """
 
 from __future__ import annotations
@@ -83,6 +83,14 @@ def main() -> None:
         write(f"quotes-{i + 1}", quote_pick[i * 105 : (i + 1) * 105])
     for i in range(4):
         write(f"questions-{i + 1}", question_pick[i * 110 : (i + 1) * 110])
+
+    # Second round (2026-12-02): more training data for the reader. The next stories of the same
+    # shuffled pool, test-split groups skipped: the test split is frozen, new stories only widen
+    # train and dev. Writers w5-w10, 80 stories each.
+    taken |= {k for k, _ in question_pick}
+    more = [(k, p) for k, p in pool if k not in taken and split_of(k) != "test"][: 6 * 80]
+    for i in range(6):
+        write(f"questions-{i + 5}", more[i * 80 : (i + 1) * 80])
 
 
 if __name__ == "__main__":
