@@ -91,6 +91,11 @@ def main() -> None:
     more = [(k, p) for k, p in pool if k not in taken and split_of(k) != "test"][: 6 * 80]
     for i in range(6):
         write(f"questions-{i + 5}", more[i * 80 : (i + 1) * 80])
+    # Third round (the same day): writers w11-w16, the next 480 such stories.
+    taken |= {k for k, _ in more}
+    third = [(k, p) for k, p in pool if k not in taken and split_of(k) != "test"][: 6 * 80]
+    for i in range(6):
+        write(f"questions-{i + 11}", third[i * 80 : (i + 1) * 80])
 
 
 if __name__ == "__main__":
