@@ -28,8 +28,8 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import ClientDisconnect, Request
 
-MAX_BODY_BYTES = 1_000_000  # Slack's and Discord's payloads are a few KB; a message is at most 40 KB
-BODY_TIMEOUT_S = 10.0  # Slack and Discord send a few KB at once; uvicorn itself never times a body out
+from bot.settings import BODY_TIMEOUT_S, MAX_BODY_BYTES
+
 MAX_JSON_DEPTH = 32  # Slack's deepest payload (block_actions with a message of blocks) is about 12
 SLACK_MAX_SKEW_S = 300
 

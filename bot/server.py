@@ -59,7 +59,7 @@ class GuardedSlackHandler:
 
     bolt parses the body before it verifies the signature, and raises on bodies it cannot parse
     (a 500 and a 59-line traceback per request); so nothing reaches it that is unsigned, over
-    :data:`~bot.http_guard.MAX_BODY_BYTES`, not UTF-8, or not a request storydesk handles.
+    :data:`~bot.settings.MAX_BODY_BYTES`, not UTF-8, or not a request storydesk handles.
     bolt is handed the body parsed here, not its own parse of the form (see :meth:`handle`).
     ``App.dispatch`` is synchronous and waits (up to 3 s) for the listener to ack, so it runs in a
     worker thread: on the event loop it would hold up every other request, ``/healthz`` included.

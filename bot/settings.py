@@ -23,6 +23,8 @@ DEFAULT_STORY = PROJECT_ROOT / "stories" / "met-police-safer-schools-officers.tx
 DEFAULT_SHARED = PROJECT_ROOT.parent / "shared"
 SLACK_API_DEFAULT = "https://slack.com/api/"
 DISCORD_API_DEFAULT = "https://discord.com/api/v10"
+MAX_BODY_BYTES = 1_000_000  # Slack's and Discord's payloads are a few KB; a message is at most 40 KB
+BODY_TIMEOUT_S = 10.0  # they send those KB at once; uvicorn itself never times a body out
 
 
 def _csv(value: str) -> frozenset[str]:
@@ -59,8 +61,8 @@ class Settings:
     # bytes are refused with 413, and an answer not ready within the budget is replaced by a
     # polite "took too long". A body not received whole within body_timeout_s gets 408 (a
     # client that opens a request and trickles or stops would otherwise hold it open for ever).
-    max_body_bytes: int = 1_000_000
-    body_timeout_s: float = 10.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    body_timeout_s: float = BODY_TIMEOUT_S
     # Open connections (and requests in flight) the server holds before answering 503: uvicorn has
     # no timeout while headers arrive, so this bounds what clients that never finish can hold.
     max_connections: int = 200
@@ -112,8 +114,8 @@ class Settings:
             discord_public_key=env("DISCORD_PUBLIC_KEY", ""),
             discord_bot_token=env("DISCORD_BOT_TOKEN", ""),
             discord_api_url=env("DISCORD_API_URL", "") or DISCORD_API_DEFAULT,
-            max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or 1_000_000),
-            body_timeout_s=float(env("STORYDESK_BODY_TIMEOUT_S", "") or 10.0),
+            max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or MAX_BODY_BYTES),
+            body_timeout_s=float(env("STORYDESK_BODY_TIMEOUT_S", "") or BODY_TIMEOUT_S),
             max_connections=int(env("STORYDESK_MAX_CONNECTIONS", "") or 200),
             answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
             shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
