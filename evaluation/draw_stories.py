@@ -5,7 +5,7 @@ holds some twice under other headlines) share their first body paragraph, and a 
 always lands in one split, so no test story has a twin in training. Stories already in an
 ``eval/`` set or in ``../shared/eval`` are left out. Seeded, so the draw can be repeated.
 
-    python -m evaluation.draw_stories   # writes eval/annotation/assign-*.tsv (both rounds)
+    python -m evaluation.draw_stories   # writes eval/annotation/assign-*.tsv (all three rounds)
 """
 
 from __future__ import annotations
