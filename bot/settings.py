@@ -97,6 +97,7 @@ class Settings:
                 load_dotenv(PROJECT_ROOT / ".env", override=False)
             environ = dict(os.environ)
         env = environ.get
+        default = cls()  # an unset or empty variable takes the field's default
         model_dir = env("STORYDESK_MODEL_DIR", "")
         return cls(
             index_dir=Path(env("STORYDESK_INDEX", "") or DEFAULT_INDEX),
@@ -114,20 +115,20 @@ class Settings:
             discord_public_key=env("DISCORD_PUBLIC_KEY", ""),
             discord_bot_token=env("DISCORD_BOT_TOKEN", ""),
             discord_api_url=env("DISCORD_API_URL", "") or DISCORD_API_DEFAULT,
-            max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or MAX_BODY_BYTES),
-            body_timeout_s=float(env("STORYDESK_BODY_TIMEOUT_S", "") or BODY_TIMEOUT_S),
-            max_connections=int(env("STORYDESK_MAX_CONNECTIONS", "") or 200),
-            answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or 30.0),
+            max_body_bytes=int(env("STORYDESK_MAX_BODY_BYTES", "") or default.max_body_bytes),
+            body_timeout_s=float(env("STORYDESK_BODY_TIMEOUT_S", "") or default.body_timeout_s),
+            max_connections=int(env("STORYDESK_MAX_CONNECTIONS", "") or default.max_connections),
+            answer_budget_s=float(env("STORYDESK_ANSWER_BUDGET_S", "") or default.answer_budget_s),
             shared_dir=Path(env("STORYDESK_SHARED", "") or DEFAULT_SHARED),
             fetch_allow_hosts=frozenset(h.lower() for h in _csv(env("STORYDESK_FETCH_ALLOW_HOSTS", ""))),
-            follow_minutes=float(env("STORYDESK_FOLLOW_MINUTES", "") or 10.0),
+            follow_minutes=float(env("STORYDESK_FOLLOW_MINUTES", "") or default.follow_minutes),
             # --- feedback and metrics (issue #14 parts 3 and 4) ---
             feedback_key=env("STORYDESK_FEEDBACK_KEY", ""),
             log_format=_log_format(env("STORYDESK_LOG_FORMAT", "") or "text"),
             database_url=database_url(env("STORYDESK_DATABASE_URL", "")),
             database_read_url=database_url(env("STORYDESK_DATABASE_READ_URL", "")),
-            hnsw_ef_search=int(env("STORYDESK_HNSW_EF_SEARCH", "") or 256),
-            database_timeout_s=float(env("STORYDESK_DATABASE_TIMEOUT_S", "") or 2.0),
+            hnsw_ef_search=int(env("STORYDESK_HNSW_EF_SEARCH", "") or default.hnsw_ef_search),
+            database_timeout_s=float(env("STORYDESK_DATABASE_TIMEOUT_S", "") or default.database_timeout_s),
         )
 
     def fetch_policy(self) -> FetchPolicy:
