@@ -84,19 +84,15 @@ def main() -> None:
     for i in range(4):
         write(f"questions-{i + 1}", question_pick[i * 110 : (i + 1) * 110])
 
-    # Second round (2026-12-02): more training data for the reader. The next stories of the same
-    # shuffled pool, test-split groups skipped: the test split is frozen, new stories only widen
-    # train and dev. Writers w5-w10, 80 stories each.
+    # Later rounds (2026-12-02): more training data for the reader, writers w5-w10 then w11-w16,
+    # 80 stories each: the next stories of the same shuffled pool, test-split groups skipped (the
+    # test split is frozen; new stories only widen train and dev).
     taken |= {k for k, _ in question_pick}
-    more = [(k, p) for k, p in pool if k not in taken and split_of(k) != "test"][: 6 * 80]
-    for i in range(6):
-        write(f"questions-{i + 5}", more[i * 80 : (i + 1) * 80])
-    # Third round (the same day): writers w11-w16, the next 480 such stories.
-    taken |= {k for k, _ in more}
-    third = [(k, p) for k, p in pool if k not in taken and split_of(k) != "test"][: 6 * 80]
-    for i in range(6):
-        write(f"questions-{i + 11}", third[i * 80 : (i + 1) * 80])
-
+    for first_writer in (5, 11):
+        batch = [(k, p) for k, p in pool if k not in taken and split_of(k) != "test"][: 6 * 80]
+        taken |= {k for k, _ in batch}
+        for i in range(6):
+            write(f"questions-{first_writer + i}", batch[i * 80 : (i + 1) * 80])
 
 if __name__ == "__main__":
     main()
