@@ -166,7 +166,7 @@ def _to_bf16(_module, _inputs, output):
     return output.to(torch.bfloat16)
 
 
-def _layers_in_bf16(model) -> None:
+def layers_in_bf16(model) -> None:
     """The encoder's layers in bfloat16, the embeddings (shared with the reader) in float32: their
     output is cast on the way in, so the attention mask is built in the layers' dtype too."""
     import torch
@@ -236,7 +236,7 @@ class Embedder:
             info = ModelInfo(TUNED_NAME, _lay_over(model, Path(tuned_dir)), dim)
         model.pooler = None  # mean pooling never reads it
         if native_bf16() if bf16 is None else bf16:
-            _layers_in_bf16(model)
+            layers_in_bf16(model)
         return cls(tokenizer, model, max_length, info)
 
     def word_embeddings(self):

@@ -298,9 +298,9 @@ def pipeline(folders: list[Path]) -> dict[str, dict]:
     """Dev through search's own first stage and the committed reader: the base model, then each
     folder's fine-tuned layers laid over it. The hybrid weights and the reader stay as they are;
     the decline threshold is re-picked on dev as ``make train`` does."""
-    from index.search.reader import Reader
+    from index.search.reader import WEIGHTS_DIR
     from training.data import build_index, examples
-    from training.reader import calibrate
+    from training.reader import calibrated
 
     train_q = read_questions(sorted(TRAIN_DIR.glob("*.jsonl")))  # indexed too: BM25's statistics
     dev_q = read_questions(sorted(DEV_DIR.glob("*.jsonl")))
@@ -314,7 +314,7 @@ def pipeline(folders: list[Path]) -> dict[str, dict]:
         recall = {k: round(float(np.mean([max(e.labels[:k], default=0.0) for e in answerable])), 3)
                   for k in (1, 3, 4, 8, 20)}
         name = str(folder or "base")
-        out[name] = {"first_stage_recall@k": recall, **calibrate(Reader.load(), dev)}
+        out[name] = {"first_stage_recall@k": recall, **calibrated(WEIGHTS_DIR, dev, dev_q)}
         print(name, json.dumps(out[name]), flush=True)
     return out
 

@@ -11,8 +11,12 @@ Seeded and deterministic on the CPU: the same files and ``--threads`` give the s
 2. shortlist each train question's passages as search would, label them by the gold spans;
 3. train all-MiniLM-L6-v2's first ``--layers`` layers with a linear head on mean-pooled tokens, a listwise loss
    per question (its passages and "none of them"), word embeddings frozen (so only the rest is saved);
-4. on dev, through the same int8 path search uses: pick the decline threshold (most negatives
-   declined with at most 5% of answerable questions declined) and report hit@1 per shortlist size.
+4. on dev, for each precision search may run in (float32, which bf16 matches, and int8): pick the
+   decline threshold, the highest that declines at most 5% of the answerable questions of *each*
+   writers' round (a threshold fitted to the pooled dev declined 7-9% of the questions of the
+   round least like the rest: users are new writers); report hit@1 per shortlist size.
+
+    python -m training.reader --calibrate-only   # re-pick the committed reader's thresholds
 """
 
 from __future__ import annotations
@@ -33,7 +37,17 @@ from training.data import REPO, Example, build_index, examples, read_questions, 
 SEED = 20261201
 TRAIN_DIR = REPO / "eval" / "reader" / "train"
 DEV_DIR = REPO / "eval" / "reader" / "dev"
-MAX_DECLINED = 0.05  # share of answerable dev questions the threshold may decline
+MAX_DECLINED = 0.05  # share of each round's answerable dev questions the threshold may decline
+# Writers by annotation round (eval/README.md): who wrote at the same time from the same brief.
+WRITER_ROUNDS = (("round 1", range(1, 5)), ("round 2", range(5, 11)), ("round 3", range(11, 17)))
+
+
+def writer_round(writer: str) -> str:
+    number = int(writer.lstrip("w"))
+    for name, writers in WRITER_ROUNDS:
+        if number in writers:
+            return name
+    raise ValueError(f"writer {writer!r} is in no round of WRITER_ROUNDS (training/reader.py); add it")
 
 
 Group = tuple[str, list[str], list[float], list[float]]  # question, passages, priors, labels
@@ -132,26 +146,47 @@ def save(model, folder: Path) -> str:
     return sha256_of(folder / WEIGHTS_FILE)
 
 
-def calibrate(reader: Reader, dev: list[Example]) -> dict:
-    """Threshold and per-shortlist-size hit@1 on dev, scored by the int8 reader search uses."""
-    scored = [(e, reader.score(e.question, list(e.passages), np.array(e.priors))) for e in dev]
-    answerable = [(e, p) for e, p in scored if e.answerable]
-    negatives = [(e, p) for e, p in scored if not e.answerable]
-    sizes = {}
-    for n in (4, 6, 8, 10, 12, 16, 20):
-        hits = [e.labels[int(np.argmax(p[:n]))] if len(p) else 0.0 for e, p in answerable]
-        sizes[n] = round(float(np.mean(hits)), 3) if hits else 0.0
-    best_answerable = np.sort([float(p.max()) if len(p) else 0.0 for _, p in answerable])
-    k = int(np.floor(MAX_DECLINED * len(best_answerable)))
-    threshold = float(best_answerable[k]) if len(best_answerable) else 0.5
-    threshold = float(np.nextafter(threshold, -1.0))  # the k-th answerable question itself stays found
-    declined = float(np.mean([float(p.max()) < threshold if len(p) else 1.0 for _, p in negatives])) \
-        if negatives else 0.0
-    first_stage = float(np.mean([e.labels[0] if e.labels else 0.0 for e, _ in answerable])) if answerable else 0.0
-    return {"threshold": threshold, "dev_hit@1_by_candidates": sizes,
-            "dev_first_stage_hit@1": round(first_stage, 3),
-            "dev_negatives_declined": round(declined, 3),
-            "dev_answerable_declined": round(k / max(len(best_answerable), 1), 3)}
+def _threshold(best: np.ndarray) -> float:
+    """The highest threshold that declines at most MAX_DECLINED of these answerable questions."""
+    ranked = np.sort(best)
+    k = int(np.floor(MAX_DECLINED * len(ranked)))
+    return float(np.nextafter(ranked[k], -1.0)) if len(ranked) else 0.5  # the k-th itself stays found
+
+
+def calibrate(readers: dict[str, Reader], dev: list[Example], rounds: list[str]) -> dict:
+    """Per precision, the decline threshold (``threshold``: float32 and bf16; ``threshold_int8``)
+    and, for the first reader, hit@1 per shortlist size and the declines on dev."""
+    out: dict = {}
+    by_round = np.array(rounds)
+    answerable = np.array([e.answerable for e in dev])
+    for i, (key, reader) in enumerate(readers.items()):
+        probs = [reader.score(e.question, list(e.passages), np.array(e.priors)) for e in dev]
+        best = np.array([float(p.max()) if len(p) else 0.0 for p in probs])
+        threshold = min(_threshold(best[answerable & (by_round == r)]) for r in sorted(set(rounds)))
+        out[key] = threshold
+        if i:
+            continue
+        sizes = {}
+        for n in (4, 6, 8, 10, 12, 16, 20):
+            hits = [e.labels[int(np.argmax(p[:n]))] if len(p) else 0.0
+                    for e, p in zip(dev, probs, strict=True) if e.answerable]
+            sizes[n] = round(float(np.mean(hits)), 3) if hits else 0.0
+        declined = best < threshold
+        out["dev_hit@1_by_candidates"] = sizes
+        out["dev_first_stage_hit@1"] = round(float(np.mean([e.labels[0] if e.labels else 0.0
+                                                           for e in dev if e.answerable])), 3)
+        out["dev_negatives_declined"] = round(float(declined[~answerable].mean()), 3) if (~answerable).any() else 0.0
+        out["dev_answerable_declined"] = round(float(declined[answerable].mean()), 3) if answerable.any() else 0.0
+        out["dev_answerable_declined_by_round"] = {
+            r: round(float(declined[answerable & (by_round == r)].mean()), 3) for r in sorted(set(rounds))}
+    return out
+
+
+def calibrated(folder: Path, dev_ex: list[Example], dev_q: list[dict]) -> dict:
+    """The reader in ``folder`` calibrated on dev, in both precisions search may load it in."""
+    readers = {"threshold": Reader.load(folder, precision="float32"),
+               "threshold_int8": Reader.load(folder, precision="int8")}
+    return calibrate(readers, dev_ex, [writer_round(q["writer"]) for q in dev_q])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--candidates-archive", type=int, default=8)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is faster on a busy machine)")
     p.add_argument("--index", type=Path, help="keep the training index here and reuse it (experiments)")
+    p.add_argument("--calibrate-only", action="store_true",
+                   help="re-pick the thresholds of the reader in --out; train nothing")
     args = p.parse_args(argv)
 
     import torch
@@ -180,21 +217,31 @@ def main(argv: list[str] | None = None) -> int:
     embedder = Embedder.load(bf16=False)  # as the committed weights were trained: reproducible
     with tempfile.TemporaryDirectory(prefix="storydesk-train-") as tmp:
         state = build_index(train_q + dev_q, args.index or Path(tmp), embedder)
-        train_ex = examples(train_q, state, embedder, args.shortlist, add_missing_gold=True)
+        train_ex = [] if args.calibrate_only else examples(train_q, state, embedder, args.shortlist,
+                                                           add_missing_gold=True)
         dev_ex = examples(dev_q, state, embedder, 20, add_missing_gold=False)
     print(f"train: {len(train_q)} questions over {len({q['story'] for q in train_q})} stories; "
           f"dev: {len(dev_q)} over {len({q['story'] for q in dev_q})}; "
           f"dev shortlist recall@20 {shortlist_recall(dev_ex):.3f} ({time.time() - started:.0f} s)", flush=True)
+    if args.calibrate_only:
+        card = json.loads((args.out / CARD_FILE).read_text(encoding="utf-8"))
+        found = calibrated(args.out, dev_ex, dev_q)
+        card.update({k: found.pop(k) for k in ("threshold", "threshold_int8")})
+        card["training"].update(found)
+        (args.out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(card, indent=2))
+        return 0
     data = groups(train_ex[: args.limit] if args.limit else train_ex, args.negatives)
     print(f"training on {len(data)} questions, {sum(len(g[1]) for g in data)} passages", flush=True)
     model = train(data, args.layers, args.epochs, args.max_length, args.per_step, args.lr)
     trained = time.time() - started
     sha = save(model, args.out)
     card = {"sha256": sha, "layers": args.layers, "max_length": args.max_length, "threshold": 0.5,
-            "candidates_story": args.candidates_story, "candidates_archive": args.candidates_archive}
+            "threshold_int8": 0.5, "candidates_story": args.candidates_story,
+            "candidates_archive": args.candidates_archive}
     (args.out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    found = calibrate(Reader.load(args.out), dev_ex)
-    card["threshold"] = found.pop("threshold")
+    found = calibrated(args.out, dev_ex, dev_q)
+    card.update({k: found.pop(k) for k in ("threshold", "threshold_int8")})
     card["training"] = {
         "seed": SEED, "epochs": args.epochs, "negatives": args.negatives, "lr": args.lr,
         "per_step": args.per_step, "train_questions": len(data),

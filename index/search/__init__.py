@@ -105,7 +105,7 @@ class Searcher:
         probs = reader.score(text, [passage(state, int(r)) for r in short.rows], short.scores)
         hits, hit_rows = _hits(state, short.rows, probs, max(k, 1))
         best = float(probs.max()) if len(probs) else 0.0
-        found, message = decide(Verdict(asked, state, story, best, card.threshold))
+        found, message = decide(Verdict(asked, state, story, best, reader.threshold))
         if found and hits:
             top = int(np.flatnonzero(short.rows == hit_rows[0])[0])
             hits[0] = self._with_sentence_before(state, text, hit_rows[0], hits[0], float(short.scores[top]))
@@ -123,7 +123,7 @@ class Searcher:
         if prev < 0:
             return hit
         alone = float(self.reader.score(question, [passage(state, row, context=False)], np.array([prior]))[0])
-        if alone >= self.reader.card.threshold:
+        if alone >= self.reader.threshold:
             return hit
         unit, before = state.snap.units[row], state.snap.units[prev]
         story = state.stories[unit.story]

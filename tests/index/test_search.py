@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.embed import ModelError
@@ -228,9 +229,6 @@ def archive_searcher(tmp_path_factory, embedder, bundled_story):
 
 ARCHIVE_MISSES = {
     "business/ailing-eurodisney-vows-turnaround.txt": "reader (#12): picks another story's figure",
-    "politics/abbas-will-not-tolerate-attacks.txt": (
-        "reader (#12), retrained on 8,098 questions: archive-wide, scores the Syria sentence below "
-        "its threshold"),
 }
 
 
@@ -475,9 +473,28 @@ def test_a_person_the_story_names_but_never_quotes_is_answered_not_refused(embed
 
 def test_the_committed_reader_matches_its_card():
     card = ReaderCard.read(WEIGHTS_DIR)
-    assert 0.0 < card.threshold < 1.0 and card.layers >= 1
+    assert 0.0 < card.threshold < 1.0 and 0.0 < card.threshold_int8 < 1.0 and card.layers >= 1
     assert (WEIGHTS_DIR / WEIGHTS_FILE).stat().st_size < 50 * 1024 * 1024  # committed compactly
     assert card.candidates_story >= 3 and card.candidates_archive >= card.candidates_story
+
+
+def test_each_reader_precision_uses_its_own_threshold_and_bf16_scores_as_float32(embedder):
+    """bf16 (served where the CPU has it) is float32 to within rounding, so it shares float32's
+    threshold; int8 moves probabilities more and was calibrated on its own."""
+    pairs = ["Metropolitan Police officers will stay in London schools, the mayor said.",
+             "The council voted to close the library on Sundays.",
+             "Jessica West said removing them would be catastrophic."]
+    prior = np.full(3, 0.45)  # the same first-stage score: the reading alone decides
+    readers = {name: Reader.load(precision=name, word_embeddings=embedder.word_embeddings())
+               for name in ("float32", "bf16", "int8")}
+    probs = {name: r.score("Who said it would be catastrophic?", pairs, prior) for name, r in readers.items()}
+    assert np.abs(probs["bf16"] - probs["float32"]).max() < 0.02
+    assert int(np.argmax(probs["bf16"])) == int(np.argmax(probs["float32"])) == 2
+    card = readers["int8"].card
+    assert readers["bf16"].threshold == readers["float32"].threshold == card.threshold
+    assert readers["int8"].threshold == card.threshold_int8
+    with pytest.raises(ValueError, match="precision"):
+        Reader.load(precision="fp8", word_embeddings=embedder.word_embeddings())
 
 
 def test_a_reader_with_another_checksum_is_refused(tmp_path):
