@@ -42,10 +42,17 @@ def _unknown_name(v: Verdict) -> str | None:
 
 
 def _unknown_speaker(v: Verdict) -> str | None:
-    """"What did X say?" about an X the story never names (quoted or not)."""
+    """"What did X say?" about an X the story never names (quoted or not).
+
+    A one-word X may be a nickname the story doesn't use ("Fergie" for Sir Alex Ferguson), so it
+    declines only when the reader finds no answer either (on dev this veto declined two answerable
+    questions for one unanswerable); a full name the story lacks declines outright.
+    """
     name = v.question.speaker_asked
     scope = v.state.story_words(v.story)
     if not name or any(w in scope for w in words(name)):
+        return None
+    if name not in v.question.names and v.best >= v.threshold:
         return None
     message = f"No one named {name} is mentioned in {_where(v.story)}, so nothing they said is quoted."
     if v.story is not None:

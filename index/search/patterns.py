@@ -31,8 +31,9 @@ ASKS_WHAT_X_SAID = re.compile(
     re.IGNORECASE,
 )
 
-# A capitalised run of words inside the question: a candidate proper name.
-NAME_RUN = re.compile(r"\b([A-Z][\w’'-]+(?:\s+(?:[A-Z][\w’'-]+|de|van|von|der|al))*)")
+# A capitalised run of words inside the question: a candidate proper name (a lower-case particle
+# only as a whole word: "MPs debate" is not "MPs de").
+NAME_RUN = re.compile(r"\b([A-Z][\w’'-]+(?:\s+(?:[A-Z][\w’'-]+|(?:de|van|von|der|al)\b))*)")
 NOT_NAMES = frozenset({
     "What", "Who", "Which", "When", "Where", "Why", "How", "Did", "Does", "Do", "Is", "Was", "Were",
     "The", "A", "An", "I", "Mr", "Mrs", "Ms", "Dr", "Sir", "In", "On", "Of", "At", "For", "And",

@@ -457,6 +457,29 @@ def test_a_body_is_searched_by_content_not_taken_for_a_person(embedder, fresh_in
     assert result.found and result.hits[0].paragraph == 1
 
 
+def test_a_one_word_name_the_story_lacks_is_left_to_the_reader(embedder, fresh_index):
+    """"Fergie" for Sir Alex Ferguson: a nickname is not a stranger, so the reader decides; a full
+    name the story lacks is still declined with the story's speakers listed."""
+    story = made_up(
+        "keane", "Ferguson praises Keane",
+        "Manchester United beat Arsenal 4-2 at Highbury on Tuesday.",
+        '"Roy Keane brings leadership and a will to win to this team," said Sir Alex Ferguson.',
+        "United are now third in the Premiership table.",
+    )
+    searcher = searcher_over(story, embedder, fresh_index)
+    result = searcher.search("What did Fergie say Roy Keane brought to the team?", story="keane")
+    assert result.found and result.hits[0].paragraph == 2
+    stranger = searcher.search("What did Arsene Wenger say about Roy Keane?", story="keane")
+    assert not stranger.found and "Arsene Wenger" in stranger.message and "Alex Ferguson" in stranger.message
+
+
+def test_a_lower_case_word_after_a_name_is_not_part_of_it():
+    from index.search.question import proper_names
+
+    assert proper_names("when do MPs debate the gambling bill") == []
+    assert proper_names("What did Charles de Gaulle say?") == ["Charles de Gaulle"]
+
+
 @pytest.mark.xfail(strict=False, reason=(
     "reader (#12), retrained this stop: ranks ¶2 (attributed to 'the proposals') first for 'What did "
     "John Reid back?' and declines; never with 'No one named', which is what this test is about"))
