@@ -5,7 +5,7 @@ holds some twice under other headlines) share their first body paragraph, and a 
 always lands in one split, so no test story has a twin in training. Stories already in an
 ``eval/`` set or in ``../shared/eval`` are left out. Seeded, so the draw can be repeated.
 
-    python -m evaluation.draw_stories   # writes eval/annotation/assign-*.tsv (all three rounds)
+    python -m evaluation.draw_stories   # writes eval/annotation/assign-*.tsv (every round)
 """
 
 from __future__ import annotations
@@ -84,15 +84,15 @@ def main() -> None:
     for i in range(4):
         write(f"questions-{i + 1}", question_pick[i * 110 : (i + 1) * 110])
 
-    # Later rounds (2026-12-02): more training data for the reader, writers w5-w10 then w11-w16,
-    # 80 stories each: the next stories of the same shuffled pool, test-split groups skipped (the
-    # test split is frozen; new stories only widen train and dev).
+    # Later rounds (2026-12-02): more training data for the reader, writers w5-w10, w11-w16, then
+    # w17-w19 on the rest of the pool: the next stories of the same shuffled pool, test-split groups
+    # skipped (the test split is frozen; new stories only widen train and dev).
     taken |= {k for k, _ in question_pick}
-    for first_writer in (5, 11):
-        batch = [(k, p) for k, p in pool if k not in taken and split_of(k) != "test"][: 6 * 80]
+    for first_writer, writers, per_writer in ((5, 6, 80), (11, 6, 80), (17, 3, 63)):
+        batch = [(k, p) for k, p in pool if k not in taken and split_of(k) != "test"][: writers * per_writer]
         taken |= {k for k, _ in batch}
-        for i in range(6):
-            write(f"questions-{first_writer + i}", batch[i * 80 : (i + 1) * 80])
+        for i in range(writers):
+            write(f"questions-{first_writer + i}", batch[i * per_writer : (i + 1) * per_writer])
 
 if __name__ == "__main__":
     main()
