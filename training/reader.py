@@ -39,7 +39,8 @@ TRAIN_DIR = REPO / "eval" / "reader" / "train"
 DEV_DIR = REPO / "eval" / "reader" / "dev"
 MAX_DECLINED = 0.05  # share of each round's answerable dev questions the threshold may decline
 # Writers by annotation round (eval/README.md): who wrote at the same time from the same brief.
-WRITER_ROUNDS = (("round 1", range(1, 5)), ("round 2", range(5, 11)), ("round 3", range(11, 17)))
+WRITER_ROUNDS = (("round 1", range(1, 5)), ("round 2", range(5, 11)), ("round 3", range(11, 17)),
+                 ("round 4", range(17, 20)))
 
 
 def writer_round(writer: str) -> str:
