@@ -12,11 +12,11 @@ It runs on ``transformers`` directly (as :mod:`index.embed` does): sentence-tran
 frozen in training, so the committed file holds only what training changed (fp16 safetensors);
 both files' sha256 are checked before loading.
 
-Precision at load, as for the bi-encoder: where the CPU multiplies bfloat16 natively (AVX-512 BF16 or
-AMX) the layers run in bf16, which is the fastest path there (9.5 ms for four passages against 11.5
-in int8 and 17.8 in float32) and scores within 0.005 of float32. Elsewhere the linear layers are
-quantised to int8 (``torch.ao.quantization.quantize_dynamic``), about twice as fast as float32 but
-up to 0.18 off it in probability, so the card holds a decline threshold calibrated for each path.
+Precision at load: int8 by default (``torch.ao.quantization.quantize_dynamic`` on the linear layers),
+about twice as fast as float32 but up to 0.18 off it in probability, so the card holds a decline
+threshold for int8 and one for float32. bf16, where the CPU has it natively, was faster still (9.5
+ms for four passages against 11.5 in int8, and within 0.005 of float32), but a serving process
+held 747 MB against int8's 689 (budget 700; ``make bench PART=cold``), so it is only an option.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import ModelError, layers_in_bf16, native_bf16, package_model_dir, sha256_of, verify_weights
+from index.embed import ModelError, layers_in_bf16, package_model_dir, sha256_of, verify_weights
 from index.search.state import SearchState
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "reader"
@@ -149,10 +149,9 @@ class Reader:
              word_embeddings=None) -> Reader:
         """Verify and load the committed reader (or the one in ``folder``) on the CPU.
 
-        ``precision``: ``"bf16"``, ``"int8"`` or ``"float32"``; ``None`` takes bf16 where the CPU has
-        it natively, int8 elsewhere. ``word_embeddings`` is the base model's matrix when the caller
-        has it loaded already (:meth:`index.embed.Embedder.word_embeddings`): shared, not copied,
-        it saves 45 MB.
+        ``precision``: ``"int8"`` (``None``), ``"bf16"`` or ``"float32"``. ``word_embeddings`` is the
+        base model's matrix when the caller has it loaded already
+        (:meth:`index.embed.Embedder.word_embeddings`): shared, not copied, it saves 45 MB.
         """
         import torch
         from safetensors.torch import load_file
@@ -182,7 +181,7 @@ class Reader:
                              f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}).")
         model.bert.embeddings.word_embeddings.weight = torch.nn.Parameter(word_embeddings, requires_grad=False)
         model.eval()
-        precision = precision or ("bf16" if native_bf16() else "int8")
+        precision = precision or "int8"
         if precision == "bf16":
             layers_in_bf16(model.bert)
             model.bert.encoder.register_forward_hook(_to_float32)  # pooling and head in float32
