@@ -155,31 +155,34 @@ def _threshold(best: np.ndarray) -> float:
 
 
 def calibrate(readers: dict[str, Reader], dev: list[Example], rounds: list[str]) -> dict:
-    """Per precision, the decline threshold (``threshold``: float32 and bf16; ``threshold_int8``)
-    and, for the first reader, hit@1 per shortlist size and the declines on dev."""
-    out: dict = {}
+    """Per precision, the decline threshold (keys as given: ``threshold`` for float32 and bf16,
+    ``threshold_int8``); then, read by the first reader, hit@1 per shortlist size and the declines."""
     by_round = np.array(rounds)
+    names = sorted(set(rounds))
     answerable = np.array([e.answerable for e in dev])
-    for i, (key, reader) in enumerate(readers.items()):
+    out: dict = {}
+    reports = []
+    for key, reader in readers.items():
         probs = [reader.score(e.question, list(e.passages), np.array(e.priors)) for e in dev]
         best = np.array([float(p.max()) if len(p) else 0.0 for p in probs])
-        threshold = min(_threshold(best[answerable & (by_round == r)]) for r in sorted(set(rounds)))
-        out[key] = threshold
-        if i:
-            continue
-        sizes = {}
-        for n in (4, 6, 8, 10, 12, 16, 20):
-            hits = [e.labels[int(np.argmax(p[:n]))] if len(p) else 0.0
-                    for e, p in zip(dev, probs, strict=True) if e.answerable]
-            sizes[n] = round(float(np.mean(hits)), 3) if hits else 0.0
-        declined = best < threshold
-        out["dev_hit@1_by_candidates"] = sizes
-        out["dev_first_stage_hit@1"] = round(float(np.mean([e.labels[0] if e.labels else 0.0
-                                                           for e in dev if e.answerable])), 3)
-        out["dev_negatives_declined"] = round(float(declined[~answerable].mean()), 3) if (~answerable).any() else 0.0
-        out["dev_answerable_declined"] = round(float(declined[answerable].mean()), 3) if answerable.any() else 0.0
-        out["dev_answerable_declined_by_round"] = {
-            r: round(float(declined[answerable & (by_round == r)].mean()), 3) for r in sorted(set(rounds))}
+        out[key] = min(_threshold(best[answerable & (by_round == r)]) for r in names)
+        reports.append((probs, best < out[key]))
+    probs, declined = reports[0]
+    sizes = {}
+    for n in (4, 6, 8, 10, 12, 16, 20):
+        hits = [e.labels[int(np.argmax(p[:n]))] if len(p) else 0.0
+                for e, p in zip(dev, probs, strict=True) if e.answerable]
+        sizes[n] = round(float(np.mean(hits)), 3) if hits else 0.0
+
+    def share(mask: np.ndarray) -> float:
+        return round(float(declined[mask].mean()), 3) if mask.any() else 0.0
+
+    out["dev_hit@1_by_candidates"] = sizes
+    out["dev_first_stage_hit@1"] = round(float(np.mean([e.labels[0] if e.labels else 0.0
+                                                       for e in dev if e.answerable])), 3)
+    out["dev_negatives_declined"] = share(~answerable)
+    out["dev_answerable_declined"] = share(answerable)
+    out["dev_answerable_declined_by_round"] = {r: share(answerable & (by_round == r)) for r in names}
     return out
 
 
@@ -188,6 +191,14 @@ def calibrated(folder: Path, dev_ex: list[Example], dev_q: list[dict]) -> dict:
     readers = {"threshold": Reader.load(folder, precision="float32"),
                "threshold_int8": Reader.load(folder, precision="int8")}
     return calibrate(readers, dev_ex, [writer_round(q["writer"]) for q in dev_q])
+
+
+def write_card(folder: Path, card: dict, calibration: dict) -> None:
+    """``card`` with the thresholds of ``calibration`` (the rest of it under ``training``), to ``folder``."""
+    card.update({k: calibration.pop(k) for k in ("threshold", "threshold_int8")})
+    card.setdefault("training", {}).update(calibration)
+    (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(card, indent=2))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,11 +237,7 @@ def main(argv: list[str] | None = None) -> int:
           f"dev shortlist recall@20 {shortlist_recall(dev_ex):.3f} ({time.time() - started:.0f} s)", flush=True)
     if args.calibrate_only:
         card = json.loads((args.out / CARD_FILE).read_text(encoding="utf-8"))
-        found = calibrated(args.out, dev_ex, dev_q)
-        card.update({k: found.pop(k) for k in ("threshold", "threshold_int8")})
-        card["training"].update(found)
-        (args.out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-        print(json.dumps(card, indent=2))
+        write_card(args.out, card, calibrated(args.out, dev_ex, dev_q))
         return 0
     data = groups(train_ex[: args.limit] if args.limit else train_ex, args.negatives)
     print(f"training on {len(data)} questions, {sum(len(g[1]) for g in data)} passages", flush=True)
@@ -240,16 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     card = {"sha256": sha, "layers": args.layers, "max_length": args.max_length, "threshold": 0.5,
             "threshold_int8": 0.5, "candidates_story": args.candidates_story,
             "candidates_archive": args.candidates_archive}
+    # The card first, with placeholder thresholds: loading the reader to calibrate checks its sha256.
     (args.out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    found = calibrated(args.out, dev_ex, dev_q)
-    card.update({k: found.pop(k) for k in ("threshold", "threshold_int8")})
     card["training"] = {
         "seed": SEED, "epochs": args.epochs, "negatives": args.negatives, "lr": args.lr,
         "per_step": args.per_step, "train_questions": len(data),
-        "dev_questions": len(dev_q), "seconds": round(trained), **found,
+        "dev_questions": len(dev_q), "seconds": round(trained),
     }
-    (args.out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(card, indent=2))
+    write_card(args.out, card, calibrated(args.out, dev_ex, dev_q))
     return 0
 
 

@@ -145,11 +145,11 @@ class Reader:
         return self.card.threshold_int8 if self.precision == "int8" else self.card.threshold
 
     @classmethod
-    def load(cls, folder: Path | None = None, *, precision: str | None = None,
+    def load(cls, folder: Path | None = None, *, precision: str = "int8",
              word_embeddings=None) -> Reader:
         """Verify and load the committed reader (or the one in ``folder``) on the CPU.
 
-        ``precision``: ``"int8"`` (``None``), ``"bf16"`` or ``"float32"``. ``word_embeddings`` is the
+        ``precision``: ``"int8"``, ``"bf16"`` or ``"float32"``. ``word_embeddings`` is the
         base model's matrix when the caller has it loaded already
         (:meth:`index.embed.Embedder.word_embeddings`): shared, not copied, it saves 45 MB.
         """
@@ -181,7 +181,6 @@ class Reader:
                              f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}).")
         model.bert.embeddings.word_embeddings.weight = torch.nn.Parameter(word_embeddings, requires_grad=False)
         model.eval()
-        precision = precision or "int8"
         if precision == "bf16":
             layers_in_bf16(model.bert)
             model.bert.encoder.register_forward_hook(_to_float32)  # pooling and head in float32
