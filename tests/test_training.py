@@ -1,13 +1,14 @@
-"""What ``make train`` feeds the reader: question groups, the loss and the decline threshold
-(no model is trained here)."""
+"""What ``make train`` feeds the reader: question groups, the losses, a teacher's logits and the decline
+threshold (no model is trained here)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from index.search.reader import WEIGHTS_DIR, Reader
 from training.data import Example, is_gold
-from training.reader import _threshold, groups, listwise_loss
+from training.reader import _threshold, distill_loss, groups, listwise_loss, teacher_logits
 
 GOLD = "The council will raise council tax by 4.9% from April."
 ANSWER = f"Council raises tax. {GOLD}"
@@ -49,3 +50,23 @@ def test_the_loss_prefers_the_right_choice() -> None:
 def test_the_threshold_declines_at_most_five_percent() -> None:
     best = np.linspace(0.01, 1.0, 100)
     assert (best < _threshold(best)).sum() == 5
+
+
+def test_the_distillation_loss_is_least_where_the_student_chooses_as_the_teacher_does() -> None:
+    teacher = torch.tensor([2.0, -1.0, 0.5])
+    student = teacher.clone().requires_grad_(True)
+    distill_loss(student, teacher).backward()
+    assert student.grad is not None and student.grad.abs().max() < 1e-6  # the minimum: nothing to learn
+    assert distill_loss(torch.tensor([-1.0, 2.0, 0.5]), teacher) > distill_loss(teacher, teacher)
+    # "none of them" takes part: a teacher sure nothing answers pulls every passage down
+    unsure = torch.tensor([0.0, 0.0, 0.0])
+    assert distill_loss(unsure - 3, torch.full((3,), -6.0)) < distill_loss(unsure + 3, torch.full((3,), -6.0))
+
+
+def test_a_teachers_logits_are_what_the_reader_itself_scores() -> None:
+    data = groups([example(True)], negatives=7)
+    (logits,) = teacher_logits(WEIGHTS_DIR, data, max_length=96)
+    question, passages, priors, _ = data[0]
+    probabilities = Reader.load(WEIGHTS_DIR, precision="float32").score(question, passages, np.array(priors))
+    assert logits.shape == (3,)
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), probabilities, atol=1e-5)

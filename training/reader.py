@@ -11,6 +11,8 @@ Seeded and deterministic on the CPU: the same files and ``--threads`` give the s
 2. shortlist each train question's passages as search would, label them by the gold spans;
 3. train all-MiniLM-L6-v2's first ``--layers`` layers with a linear head on mean-pooled tokens, a listwise loss
    per question (its passages and "none of them"), word embeddings frozen (so only the rest is saved);
+   with ``--teacher DIR``, the loss mixes in the choice a larger trained reader makes over the same
+   passages (distillation: the student learns how sure the teacher is, not only which passage is gold);
 4. on dev, for each precision search may run in (float32, which bf16 matches, and int8): pick the
    decline threshold, the highest that declines at most 5% of the answerable questions of *each*
    writers' round (a threshold fitted to the pooled dev declined 7-9% of the questions of the
@@ -31,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embed import Embedder, sha256_of
-from index.search.reader import CARD_FILE, FROZEN, WEIGHTS_DIR, WEIGHTS_FILE, Reader, build_model
+from index.search.reader import CARD_FILE, FROZEN, WEIGHTS_DIR, WEIGHTS_FILE, Reader, ReaderCard, build_model
 from training.data import REPO, Example, build_index, examples, read_questions, shortlist_recall
 
 SEED = 20261201
@@ -85,8 +87,33 @@ def listwise_loss(logits, labels):
     return -log_p[0]
 
 
+def distill_loss(logits, teacher_logits):
+    """Cross-entropy of the student's choice (passages and "none") against the teacher's."""
+    import torch
+
+    zero = logits.new_zeros(1)
+    target = torch.softmax(torch.cat([zero, teacher_logits]), dim=0)
+    log_p = torch.log_softmax(torch.cat([zero, logits]), dim=0)
+    return -(target * log_p).sum()
+
+
+def teacher_logits(folder: Path, data: list[Group], max_length: int) -> list[np.ndarray]:
+    """The trained reader in ``folder`` (float32), scoring every group's passages: its logits."""
+    import torch
+
+    teacher = Reader.load(folder, precision="float32")
+    out, started = [], time.time()
+    for i, (question, passages, priors, _) in enumerate(data):
+        features = teacher.tokenize(question, passages, max_length)
+        with torch.inference_mode():
+            out.append(teacher.model(**features, prior=torch.tensor(priors, dtype=torch.float32)).numpy())
+        if (i + 1) % 1000 == 0:
+            print(f"  teacher: {i + 1}/{len(data)} questions ({time.time() - started:.0f} s)", flush=True)
+    return out
+
+
 def train(data: list[Group], layers: int, epochs: int, max_length: int,
-          per_step: int, lr: float):
+          per_step: int, lr: float, soft: list[np.ndarray] | None = None, soft_weight: float = 0.0):
     import torch
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
@@ -118,8 +145,11 @@ def train(data: list[Group], layers: int, epochs: int, max_length: int,
             prior = torch.tensor([x for _, _, priors, _ in chunk for x in priors], dtype=torch.float32)
             logits = model(**features, prior=prior)
             loss, at = logits.new_zeros(()), 0
-            for _, passages, _, labels in chunk:
-                loss = loss + listwise_loss(logits[at:at + len(passages)], torch.tensor(labels))
+            for i, (_, passages, _, labels) in zip(order[a:a + per_step], chunk, strict=True):
+                mine = logits[at:at + len(passages)]
+                loss = loss + (1 - soft_weight) * listwise_loss(mine, torch.tensor(labels))
+                if soft is not None:
+                    loss = loss + soft_weight * distill_loss(mine, torch.from_numpy(soft[i]))
                 at += len(passages)
             loss = loss / len(chunk)
             loss.backward()
@@ -216,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--candidates-archive", type=int, default=8)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is faster on a busy machine)")
     p.add_argument("--index", type=Path, help="keep the training index here and reuse it (experiments)")
+    p.add_argument("--teacher", type=Path, help="a larger trained reader to distil from (its folder)")
+    p.add_argument("--teacher-weight", type=float, default=0.5,
+                   help="share of the loss that follows the teacher rather than the gold labels")
     p.add_argument("--calibrate-only", action="store_true",
                    help="re-pick the thresholds of the reader in --out; train nothing")
     args = p.parse_args(argv)
@@ -241,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data = groups(train_ex[: args.limit] if args.limit else train_ex, args.negatives)
     print(f"training on {len(data)} questions, {sum(len(g[1]) for g in data)} passages", flush=True)
-    model = train(data, args.layers, args.epochs, args.max_length, args.per_step, args.lr)
+    soft = teacher_logits(args.teacher, data, args.max_length) if args.teacher else None
+    model = train(data, args.layers, args.epochs, args.max_length, args.per_step, args.lr,
+                  soft, args.teacher_weight if soft is not None else 0.0)
     trained = time.time() - started
     sha = save(model, args.out)
     card = {"sha256": sha, "layers": args.layers, "max_length": args.max_length, "threshold": 0.5,
@@ -252,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     card["training"] = {
         "seed": SEED, "epochs": args.epochs, "negatives": args.negatives, "lr": args.lr,
         "per_step": args.per_step, "train_questions": len(data),
+        **({"teacher_layers": ReaderCard.read(args.teacher).layers, "teacher_weight": args.teacher_weight}
+           if args.teacher else {}),
         "dev_questions": len(dev_q), "seconds": round(trained),
     }
     write_card(args.out, card, calibrated(args.out, dev_ex, dev_q))

@@ -2,9 +2,9 @@
 
 A passage is a sentence with what a reader needs to judge it: who said it (from attribution), the
 sentence before it (even across a paragraph break, so "he" and "the deal" have their names) and
-the headline. The model is all-MiniLM-L6-v2's first layers with a linear head on the mean of its
-token states, fine-tuned by
-``make train`` (``training/reader.py``) on question -> gold-sentence data written by annotators
+the headline. The model is all-MiniLM-L6-v2's first four layers with a linear head on the mean of
+its token states, fine-tuned by ``make train`` (``training/reader.py``, distilled from a six-layer
+teacher too slow to serve) on question -> gold-sentence data written by annotators
 who never saw this code; its probability ranks the answers and decides answerability.
 
 It runs on ``transformers`` directly (as :mod:`index.embed` does): sentence-transformers'
@@ -14,9 +14,10 @@ both files' sha256 are checked before loading.
 
 Precision at load: int8 by default (``torch.ao.quantization.quantize_dynamic`` on the linear layers),
 about twice as fast as float32 but up to 0.18 off it in probability, so the card holds a decline
-threshold for int8 and one for float32. bf16, where the CPU has it natively, was faster still (9.5
-ms for four passages against 11.5 in int8, and within 0.005 of float32), but a serving process
-held 747 MB against int8's 689 (budget 700; ``make bench PART=cold``), so it is only an option.
+threshold for int8 and one for float32. bf16, where the CPU has it natively, was faster still (the
+3-layer reader: 9.5 ms for four passages against 11.5 in int8, and within 0.005 of float32), but a
+serving process held 747 MB against int8's 689 (budget 700; ``make bench PART=cold``), so it is
+only an option.
 """
 
 from __future__ import annotations
@@ -194,6 +195,16 @@ class Reader:
         tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
         return cls(tokenizer, model, card, precision)
 
+    @property
+    def model(self):
+        """The network (training reads a teacher's logits from it)."""
+        return self._model
+
+    def tokenize(self, question: str, passages: list[str], max_length: int | None = None):
+        """The (question, passage) pairs as the model's input tensors."""
+        return self._tokenizer([question] * len(passages), passages, padding=True, truncation=True,
+                               max_length=max_length or self.card.max_length, return_tensors="pt")
+
     def score(self, question: str, passages: list[str], prior: np.ndarray) -> np.ndarray:
         """Probability that each passage answers ``question``, against "none of them".
 
@@ -203,9 +214,7 @@ class Reader:
 
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        features = self._tokenizer([question] * len(passages), passages, padding=True,
-                                   truncation=True, max_length=self.card.max_length,
-                                   return_tensors="pt")
+        features = self.tokenize(question, passages)
         with self._lock, torch.inference_mode():
             logits = self._model(**features, prior=torch.as_tensor(prior, dtype=torch.float32))
         return torch.sigmoid(logits).numpy().astype(np.float32)

@@ -41,20 +41,11 @@ ANSWERABLE = [
     ("Where is Jessica West headteacher?", {2}, "Jessica West"),
     ("Where does Jessica West work?", {2}, "Jessica West"),
     ("How many specialist officers did the Met take out of schools?", {1, 16}, None),
+    ("What did the Superintendent say the officers would do now?", {16}, "Matt Cox"),
+    ("What did Omar Alleyne-Lawler say?", {11}, "Omar Alleyne-Lawler"),
     # "Why/what <thing> did X say": routed to X's own words like "What did X say".
     ("What risk did Caroline Russell say police in schools carry?", {20}, "Caroline Russell"),
     ("Why did Jessica West say the decision was catastrophic?", {2, 9}, "Jessica West"),
-]
-
-# Reasonable questions the system gets wrong today: kept visible, not weakened.
-ANSWERABLE_MISSES = [
-    pytest.param("What did the Superintendent say the officers would do now?", {16}, "Matt Cox",
-                 marks=pytest.mark.xfail(strict=False, reason=(
-                     "reader (#12): ranks Alleyne-Lawler's "
-                     "¶11 above Matt Cox's ¶16"))),
-    pytest.param("What did Omar Alleyne-Lawler say?", {11}, "Omar Alleyne-Lawler",
-                 marks=pytest.mark.xfail(strict=False, reason=(
-                     "reader (#12), retrained on 9,341 questions: ranks Jessica West's ¶6 above ¶11"))),
 ]
 
 UNANSWERABLE = [
@@ -77,8 +68,7 @@ UNANSWERABLE_MISSES = [
 # Only in the donation appeal that cleaning drops: must be declined and never quoted.
 APPEAL_QUESTIONS = [
     "How much do supporters pay per month?",
-    pytest.param("How can I donate?", marks=pytest.mark.xfail(
-        strict=False, reason="reader (#12), retrained on 9,341 questions: answers it from ¶9")),
+    "How can I donate?",
     pytest.param("What do annual supporters get?", marks=pytest.mark.xfail(
         strict=False, reason="reader (#12): answers it from the story's closest paragraph")),
     "Can I get a print copy of the paper by post?",
@@ -105,7 +95,7 @@ def _verbatim(result, searcher) -> None:
         assert hit.excerpt and hit.excerpt in hit.text
 
 
-@pytest.mark.parametrize("question,paragraphs,speaker", ANSWERABLE + ANSWERABLE_MISSES)
+@pytest.mark.parametrize("question,paragraphs,speaker", ANSWERABLE)
 def test_bundled_story_question_is_answered_with_the_right_paragraph(searcher, question, paragraphs, speaker):
     result = searcher.search(question, story=STORY)
     assert result.found, result.message
@@ -230,9 +220,6 @@ def archive_searcher(tmp_path_factory, embedder, bundled_story):
 
 ARCHIVE_MISSES = {
     "business/ailing-eurodisney-vows-turnaround.txt": "reader (#12): picks another story's figure",
-    "entertainment/actress-roberts-takes-spider-role.txt": (
-        "reader (#12), retrained on 9,341 questions: archive-wide, scores the voice-cast sentence below "
-        "its threshold"),
 }
 
 
@@ -449,8 +436,6 @@ def test_an_answer_whose_names_are_in_the_paragraph_before_is_found(embedder, fr
     assert result.found and result.hits[0].paragraph == 3
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "reader (#12), retrained on 9,341 questions: declines it (the reader's call, never 'No one named')"))
 def test_a_body_is_searched_by_content_not_taken_for_a_person(embedder, fresh_index):
     story = made_up(
         "bins", "Bin collections cut",
