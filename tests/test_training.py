@@ -65,7 +65,7 @@ def test_the_distillation_loss_is_least_where_the_student_chooses_as_the_teacher
 
 def test_a_teachers_logits_are_what_the_reader_itself_scores() -> None:
     data = groups([example(True)], negatives=7)
-    (logits,) = teacher_logits(WEIGHTS_DIR, data, max_length=96)
+    (logits,) = teacher_logits(WEIGHTS_DIR, data)
     question, passages, priors, _ = data[0]
     probabilities = Reader.load(WEIGHTS_DIR, precision="float32").score(question, passages, np.array(priors))
     assert logits.shape == (3,)

@@ -97,16 +97,12 @@ def distill_loss(logits, teacher_logits):
     return -(target * log_p).sum()
 
 
-def teacher_logits(folder: Path, data: list[Group], max_length: int) -> list[np.ndarray]:
+def teacher_logits(folder: Path, data: list[Group]) -> list[np.ndarray]:
     """The trained reader in ``folder`` (float32), scoring every group's passages: its logits."""
-    import torch
-
     teacher = Reader.load(folder, precision="float32")
     out, started = [], time.time()
     for i, (question, passages, priors, _) in enumerate(data):
-        features = teacher.tokenize(question, passages, max_length)
-        with torch.inference_mode():
-            out.append(teacher.model(**features, prior=torch.tensor(priors, dtype=torch.float32)).numpy())
+        out.append(teacher.logits(question, passages, np.array(priors, dtype=np.float32)))
         if (i + 1) % 1000 == 0:
             print(f"  teacher: {i + 1}/{len(data)} questions ({time.time() - started:.0f} s)", flush=True)
     return out
@@ -274,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data = groups(train_ex[: args.limit] if args.limit else train_ex, args.negatives)
     print(f"training on {len(data)} questions, {sum(len(g[1]) for g in data)} passages", flush=True)
-    soft = teacher_logits(args.teacher, data, args.max_length) if args.teacher else None
+    soft = teacher_logits(args.teacher, data) if args.teacher else None
     model = train(data, args.layers, args.epochs, args.max_length, args.per_step, args.lr,
                   soft, args.teacher_weight if soft is not None else 0.0)
     trained = time.time() - started

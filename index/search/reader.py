@@ -195,15 +195,9 @@ class Reader:
         tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
         return cls(tokenizer, model, card, precision)
 
-    @property
-    def model(self):
-        """The network (training reads a teacher's logits from it)."""
-        return self._model
-
-    def tokenize(self, question: str, passages: list[str], max_length: int | None = None):
-        """The (question, passage) pairs as the model's input tensors."""
-        return self._tokenizer([question] * len(passages), passages, padding=True, truncation=True,
-                               max_length=max_length or self.card.max_length, return_tensors="pt")
+    def logits(self, question: str, passages: list[str], prior: np.ndarray) -> np.ndarray:
+        """The model's logit for each passage (training distils a teacher's from these)."""
+        return self._logits(question, passages, prior).numpy()
 
     def score(self, question: str, passages: list[str], prior: np.ndarray) -> np.ndarray:
         """Probability that each passage answers ``question``, against "none of them".
@@ -214,7 +208,14 @@ class Reader:
 
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        features = self.tokenize(question, passages)
-        with self._lock, torch.inference_mode():
-            logits = self._model(**features, prior=torch.as_tensor(prior, dtype=torch.float32))
+        logits = self._logits(question, passages, prior)
         return torch.sigmoid(logits).numpy().astype(np.float32)
+
+    def _logits(self, question: str, passages: list[str], prior: np.ndarray):
+        import torch
+
+        features = self._tokenizer([question] * len(passages), passages, padding=True,
+                                   truncation=True, max_length=self.card.max_length,
+                                   return_tensors="pt")
+        with self._lock, torch.inference_mode():
+            return self._model(**features, prior=torch.as_tensor(prior, dtype=torch.float32))
