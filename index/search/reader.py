@@ -7,10 +7,11 @@ its token states, fine-tuned by ``make train`` (``training/reader.py``, distille
 teacher too slow to serve) on question -> gold-sentence data written by annotators
 who never saw this code; its probability ranks the answers and decides answerability.
 
-It runs on ``transformers`` directly (as :mod:`index.embed` does): sentence-transformers'
-``CrossEncoder`` adds nothing here but import time. The word-embedding matrix is the base model's,
-frozen in training, so the committed file holds only what training changed (fp16 safetensors);
-both files' sha256 are checked before loading.
+It runs as :mod:`index.embed` does (transformers' tokenizer, shared with the embedder, and
+:mod:`index.bert`'s network; training builds transformers' ``BertModel``, whose parameter names
+``index.bert`` keeps): sentence-transformers' ``CrossEncoder`` adds nothing here but import time.
+The word-embedding matrix is the base model's, frozen in training, so the committed file holds
+only what training changed (fp16 safetensors); both files' sha256 are checked before loading.
 
 Precision at load: int8 by default (``torch.ao.quantization.quantize_dynamic`` on the linear layers),
 about twice as fast as float32 but up to 0.18 off it in probability, so the card holds a decline
@@ -25,18 +26,23 @@ from __future__ import annotations
 import json
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from index.embed import ModelError, layers_in_bf16, package_model_dir, sha256_of, verify_weights
+from index.embed import ModelError, build_bert, layers_in_bf16, package_model_dir, sha256_of, verify_weights
 from index.search.state import SearchState
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "reader"
 WEIGHTS_FILE = "reader.safetensors"
 CARD_FILE = "reader.json"
 FROZEN = "bert.embeddings.word_embeddings.weight"  # taken from the base model at load
+# (questions, passages, max_length=...) -> the padded, truncated pairs as torch tensors
+Tokenize = Callable[..., Any]
 
 
 def passage(state: SearchState, row: int, *, context: bool = True) -> str:
@@ -83,10 +89,9 @@ def _model_class():
     tokens. Mean pooling, not [CLS]: the base was trained to mean-pool, and its [CLS] state and
     pooler are near-constant, so a [CLS] head did not learn (loss stayed at log n)."""
     import torch
-    from transformers import BertModel
 
     class ReaderModel(torch.nn.Module):
-        def __init__(self, bert: BertModel):
+        def __init__(self, bert: Any):  # index.bert.Bert; transformers' BertModel in training
             super().__init__()
             self.bert = bert
             self.head = torch.nn.Linear(bert.config.hidden_size, 1)
@@ -107,7 +112,8 @@ def _model_class():
     return ReaderModel
 
 
-def _config(layers: int, base: Path):
+def _training_config(layers: int, base: Path):
+    """transformers' configuration of the first ``layers`` layers (training builds its model)."""
     from transformers import BertConfig
 
     config = BertConfig.from_pretrained(str(base), local_files_only=True)
@@ -116,8 +122,7 @@ def _config(layers: int, base: Path):
 
 
 def _to_float32(_module, _inputs, output):
-    output.last_hidden_state = output.last_hidden_state.float()
-    return output
+    return output.float()
 
 
 def build_model(layers: int, base_dir: Path | None = None):
@@ -125,7 +130,7 @@ def build_model(layers: int, base_dir: Path | None = None):
     from transformers import BertModel
 
     base = base_dir or package_model_dir()
-    bert = BertModel.from_pretrained(str(base), config=_config(layers, base), add_pooling_layer=False,
+    bert = BertModel.from_pretrained(str(base), config=_training_config(layers, base), add_pooling_layer=False,
                                      local_files_only=True)
     return _model_class()(bert)
 
@@ -133,8 +138,8 @@ def build_model(layers: int, base_dir: Path | None = None):
 class Reader:
     """Scores (question, passage) pairs with the trained cross-encoder. Thread-safe."""
 
-    def __init__(self, tokenizer, model, card: ReaderCard, precision: str):
-        self._tokenizer = tokenizer
+    def __init__(self, tokenize: Tokenize, model, card: ReaderCard, precision: str):
+        self._tokenize = tokenize
         self._model = model
         self.card = card
         self.precision = precision
@@ -147,20 +152,23 @@ class Reader:
 
     @classmethod
     def load(cls, folder: Path | None = None, *, precision: str = "int8",
-             word_embeddings=None) -> Reader:
+             word_embeddings=None, tokenize: Tokenize | None = None) -> Reader:
         """Verify and load the committed reader (or the one in ``folder``) on the CPU.
 
         ``precision``: ``"int8"``, ``"bf16"`` or ``"float32"``. ``word_embeddings`` is the
         base model's matrix when the caller has it loaded already
         (:meth:`index.embed.Embedder.word_embeddings`): shared, not copied, it saves 45 MB.
+        ``tokenize`` is that model's tokenizer (:meth:`index.embed.Embedder.tokenize`): shared, it
+        saves 14 MB; otherwise the reader loads its own.
         """
         import torch
         from safetensors.torch import load_file
-        from transformers import AutoTokenizer, BertModel
+        from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
 
+        from index.bert import BertConfig
+
         hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()  # the head is loaded from our file, not the base
         folder = Path(folder) if folder else WEIGHTS_DIR
         card = ReaderCard.read(folder)
         weights = folder / WEIGHTS_FILE
@@ -174,14 +182,17 @@ class Reader:
         if word_embeddings is None:
             verify_weights(base)
             word_embeddings = load_file(str(base / "model.safetensors"))["embeddings.word_embeddings.weight"]
-        model = _model_class()(BertModel(_config(card.layers, base), add_pooling_layer=False))
         state = {k: v.float() for k, v in load_file(str(weights)).items()}
+        encoder = {k.removeprefix("bert."): state.pop(k) for k in list(state) if k.startswith("bert.")}
+        encoder[FROZEN.removeprefix("bert.")] = word_embeddings
+        bert = build_bert(BertConfig.read(base, card.layers), encoder,
+                          f"Reader weights at {weights} (a {card.layers}-layer reader)")
+        model = _model_class()(bert)
         missing, unexpected = model.load_state_dict(state, strict=False)
-        if unexpected or set(missing) - {FROZEN, "bert.embeddings.position_ids"}:
+        if unexpected or [k for k in missing if not k.startswith("bert.")]:
             raise ModelError(f"Reader weights at {weights} do not fit a {card.layers}-layer reader "
                              f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}).")
-        model.bert.embeddings.word_embeddings.weight = torch.nn.Parameter(word_embeddings, requires_grad=False)
-        model.eval()
+        model.requires_grad_(False).eval()
         if precision == "bf16":
             layers_in_bf16(model.bert)
             model.bert.encoder.register_forward_hook(_to_float32)  # pooling and head in float32
@@ -192,8 +203,10 @@ class Reader:
                                                                inplace=True)
         elif precision != "float32":
             raise ValueError(f"unknown reader precision {precision!r}")
-        tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
-        return cls(tokenizer, model, card, precision)
+        if tokenize is None:
+            tokenizer: Any = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+            tokenize = partial(tokenizer, padding=True, truncation=True, return_tensors="pt")
+        return cls(tokenize, model, card, precision)
 
     def logits(self, question: str, passages: list[str], prior: np.ndarray) -> np.ndarray:
         """The model's logit for each passage (training distils a teacher's from these)."""
@@ -214,8 +227,6 @@ class Reader:
     def _logits(self, question: str, passages: list[str], prior: np.ndarray):
         import torch
 
-        features = self._tokenizer([question] * len(passages), passages, padding=True,
-                                   truncation=True, max_length=self.card.max_length,
-                                   return_tensors="pt")
+        features = self._tokenize([question] * len(passages), passages, max_length=self.card.max_length)
         with self._lock, torch.inference_mode():
             return self._model(**features, prior=torch.as_tensor(prior, dtype=torch.float32))

@@ -6,6 +6,7 @@ numbers are those of the cleaned story (¶1 = "The Metropolitan Police’s decis
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -506,6 +507,35 @@ def test_each_reader_precision_uses_its_own_threshold_and_bf16_scores_as_float32
     assert readers["int8"].threshold == card.threshold_int8
     with pytest.raises(ValueError, match="precision"):
         Reader.load(precision="fp8", word_embeddings=embedder.word_embeddings())
+
+
+def test_the_reader_shares_the_embedders_tokenizer_safely_across_threads(embedder):
+    """One tokenizer serves both models (14 MB less), with different truncation (256 and 96
+    tokens), which a fast tokenizer keeps as state: a feed's ingest encodes while a question is
+    read. Run side by side, each must get exactly what it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    reader = Reader.load(word_embeddings=embedder.word_embeddings(), tokenize=embedder.tokenize)
+    long = " ".join(["The council said the library would close on Sundays because of the budget."] * 30)
+    passages = [long, "Jessica West said removing them would be catastrophic. " + long]
+    prior = np.full(2, 0.45)
+    alone_vectors = embedder.encode([long])
+    alone_probs = reader.score("Why will the library close?", passages, prior)
+
+    def encode() -> bool:
+        return bool(np.array_equal(embedder.encode([long]), alone_vectors))
+
+    def read() -> bool:
+        return bool(np.array_equal(reader.score("Why will the library close?", passages, prior), alone_probs))
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # hand the interpreter over as often as it can: races show up at once
+    try:
+        with ThreadPoolExecutor(2) as pool:  # alternately queued, so the two kinds run side by side
+            done = [pool.submit(encode if i % 2 else read) for i in range(80)]
+            assert all(f.result() for f in done)
+    finally:
+        sys.setswitchinterval(switch)
 
 
 def test_a_reader_with_another_checksum_is_refused(tmp_path):
