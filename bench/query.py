@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from bench.common import Results, Row, cache_dir, ensure_index, log, percentile, question_set, story_ids, story_paths
+from bot.allocator import release_free_memory
 
 
 def _timed(fn, items) -> list[float]:
@@ -41,6 +42,13 @@ def run(quick: bool, results: Results) -> list[Row]:
         searcher.search(q)
     scoped = _timed(lambda p: searcher.search(p[1], story=p[0]), pairs)
     archive = _timed(lambda p: searcher.search(p[1]), pairs)
+    # A question that comes after a quiet spell: `serve` gave the free memory back when its answer
+    # worker fell idle (bot/allocator.py), so the buffers are faulted in again. Untimed: the release.
+    after_idle: dict[str, list[float]] = {"story": [], "archive": []}
+    for sid, q in pairs[::3]:
+        for scope, story in (("story", sid), ("archive", None)):
+            release_free_memory()
+            after_idle[scope] += _timed(lambda pair: searcher.search(pair[1], story=pair[0]), [(story, q)])
 
     # The plain pipeline over the same files.
     model = load_model()
@@ -66,6 +74,8 @@ def run(quick: bool, results: Results) -> list[Row]:
         "query_p50_ms_archive": round(percentile(archive, 50), 2),
         "query_p95_ms_archive": round(percentile(archive, 95), 2),
         "query_p99_ms_archive": round(percentile(archive, 99), 2),
+        "query_p50_ms_story_after_idle": round(percentile(after_idle["story"], 50), 2),
+        "query_p50_ms_archive_after_idle": round(percentile(after_idle["archive"], 50), 2),
         "plain_query_p50_ms_story": round(percentile(plain_scoped, 50), 2),
         "plain_query_p99_ms_story": round(percentile(plain_scoped, 99), 2),
         "plain_query_p50_ms_archive": round(percentile(plain_archive, 50), 2),
@@ -77,4 +87,7 @@ def run(quick: bool, results: Results) -> list[Row]:
         for pct in (50, 95, 99):
             rows.append(Row("query", f"{name} p{pct} ({len(pairs)} questions)", percentile(ours, pct), "ms",
                             percentile(plain, pct), goal if pct == 50 else ""))
+    for name, scope, goal in [("story-scoped", "story", "p50 <= 30 ms"), ("archive-wide", "archive", "p50 <= 60 ms")]:
+        rows.append(Row("query", f"{name} p50 after the server fell idle ({len(after_idle[scope])} questions)",
+                        percentile(after_idle[scope], 50), "ms", goal=goal))
     return rows

@@ -40,13 +40,28 @@ SETTINGS = (
 )
 
 
+def _glibc(function: str):
+    """``function`` from the C library when it is glibc's, else None (musl, macOS: their allocators differ)."""
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), function)
+    except (OSError, AttributeError):
+        log.debug("%s not available; allocator left at its defaults", function)
+        return None
+
+
 def tune_malloc() -> bool:
     """Apply :data:`SETTINGS` when the C library is glibc; True if every setting took."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # musl, macOS: nothing to tune, their allocators differ
-        log.debug("mallopt not available; allocator left at its defaults")
-        return False
-    return all(mallopt(param, value) == 1 for param, value in SETTINGS)
+    mallopt = _glibc("mallopt")
+    return mallopt is not None and all(mallopt(param, value) == 1 for param, value in SETTINGS)
+
+
+def release_free_memory() -> bool:
+    """Give every free page the allocator holds back to the system (``malloc_trim(0)``, about 2 ms).
+
+    Why: the trim threshold only returns free memory at the heap's top; what questions free in
+    its middle stays, so a server's RSS climbed from 674 MB after 30 questions to 711 after 100
+    (flat to 300). Called when the answer worker falls idle, so a burst of questions keeps its
+    buffers (no refaults) and the server holds its live memory only between bursts (in process:
+    681 -> 621 MB after 150 questions). True if anything was released."""
+    malloc_trim = _glibc("malloc_trim")
+    return bool(malloc_trim(0)) if malloc_trim is not None else False

@@ -28,6 +28,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from bot.allocator import release_free_memory
 from bot.bindings import ChatBindings, state_folder
 from bot.commands import Commands, Failure, Notice, Request, Result, is_private, new_ref, spec_for
 from bot.feedback import FeedbackStore, open_feedback
@@ -87,7 +88,9 @@ class Delivery:
         self.render = render
         self.render_undelivered = render_undelivered or (lambda ref: render(Failure(ref)))
         self.answer_budget_s = answer_budget_s
-        self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True)
+        # Between bursts of questions the server gives back what their buffers left free (bot/allocator.py).
+        self.answer_pool = TrackedPool(ANSWER_WORKERS, "storydesk-answer", background=True,
+                                       when_idle=release_free_memory)
         self.slow_pool = TrackedPool(SLOW_WORKERS, "storydesk-slow", background=True)
         self.sender = sender or TrackedPool(SEND_WORKERS, "storydesk-send")
         self._deadlines = Deadlines()

@@ -33,11 +33,14 @@ def _lower_priority() -> None:
 class TrackedPool(ThreadPoolExecutor):
     """A thread pool that knows when it is idle (for graceful shutdown and deterministic tests)."""
 
-    def __init__(self, max_workers: int, name: str, *, background: bool = False) -> None:
+    def __init__(self, max_workers: int, name: str, *, background: bool = False,
+                 when_idle: Callable[[], object] | None = None) -> None:
+        """``when_idle`` runs in the worker that finishes the last queued job (after that job)."""
         super().__init__(max_workers=max_workers, thread_name_prefix=name,
                          initializer=_lower_priority if background else None)
         self._pending = 0
         self._idle = threading.Condition()
+        self._when_idle = when_idle
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         with self._idle:
@@ -53,6 +56,13 @@ class TrackedPool(ThreadPoolExecutor):
     def _finished(self, _: object) -> None:
         with self._idle:
             self._pending -= 1
+            idle = self._pending == 0
+        if idle and self._when_idle is not None:
+            try:
+                self._when_idle()
+            except Exception:  # housekeeping: never let it break the pool's accounting
+                log.exception("the pool's idle hook failed")
+        with self._idle:
             self._idle.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
