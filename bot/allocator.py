@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ SETTINGS = (
 )
 
 
+@functools.cache  # find_library runs `ldconfig -p` in a subprocess: once per process, not per question
 def _glibc(function: str):
     """``function`` from the C library when it is glibc's, else None (musl, macOS: their allocators differ)."""
     try:
