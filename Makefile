@@ -53,7 +53,8 @@ eval-test: $(STAMP)
 # The fine-tuned bi-encoder (index/weights/biencoder/), then the reader, which learns on the new
 # model's shortlists: a 6-layer teacher (build/, too slow to serve), then the 4-layer reader that
 # serves (index/weights/reader/), distilled from it; from eval/reader/train and dev, seeded, with a
-# fixed number of torch threads, so the same files give the same weights. `make ask/test` never train.
+# fixed number of torch threads, so the same files give the same weights on the same CPU (another CPU
+# rounds its sums differently: other bits, the same dev figures to 0.003). `make ask/test` never train.
 train: $(STAMP)
 	STORYDESK_SHARED=$(SHARED) $(BIN)/python -m training.biencoder
 	STORYDESK_SHARED=$(SHARED) $(BIN)/python -m training.reader --layers 6 --lr 7e-5 --threads 2 --out build/reader-teacher

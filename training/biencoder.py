@@ -8,7 +8,11 @@
 What it writes is what storydesk embeds with (:mod:`index.embed` lays it over the checksummed
 package model): every layer but the word embeddings (frozen here, so the reader keeps sharing the
 base's matrix) as fp16 safetensors, and a card with its sha256 and the dev figures. Seeded, one
-torch thread, deterministic algorithms: the same files give the same weights. The reader
+torch thread, deterministic algorithms: the same files give the same weights on the same CPU. On
+another CPU torch and MKL pick other kernels, which round differently: stop 25 got three other sha256
+on an AVX-512/AMX machine (default, ``MKL_CBWR=AVX2``, and that with ``ATEN_CPU_CAPABILITY=avx2``
+and ``ONEDNN_MAX_CPU_ISA=AVX2``), each with dev hit@1 0.778 against the committed 0.781, and a
+second default run there reproduced its first bit for bit. The reader
 (``training/reader.py``, step 2) then learns on this model's shortlists. The test split
 (``eval/reader/test``) is never read.
 

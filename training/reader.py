@@ -3,8 +3,9 @@
     python -m training.reader            # train on eval/reader/train, calibrate on eval/reader/dev
     python -m training.reader --out DIR  # write elsewhere (experiments); default index/weights/reader
 
-Seeded and deterministic on the CPU: the same files and ``--threads`` give the same weights
-(``make train`` uses two; a different thread count sums in another order, so other weights). The test split
+Seeded and deterministic on the CPU: the same files and ``--threads`` give the same weights on the
+same CPU (``make train`` uses two; a different thread count, or another CPU's kernels, sums in
+another order, so other weights: see :mod:`training.biencoder`). The test split
 (``eval/reader/test``) is never read here. Steps:
 
 1. index the stories of the train and dev questions (the same pipeline search uses);
