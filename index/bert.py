@@ -12,7 +12,7 @@ keeps transformers (dropout, gradient paths); this module only reads.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -38,7 +38,7 @@ class BertConfig:
         if raw.get("hidden_act", "gelu") != "gelu" or raw.get("position_embedding_type", "absolute") != "absolute":
             raise ValueError(f"{folder} is not a plain BERT (gelu, absolute positions)")
         config = cls(**{k: raw[k] for k in cls.__dataclass_fields__})
-        return config if layers is None else cls(**{**config.__dict__, "num_hidden_layers": layers})
+        return config if layers is None else replace(config, num_hidden_layers=layers)
 
 
 @dataclass

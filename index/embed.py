@@ -173,6 +173,12 @@ def build_bert(config: BertConfig, state: dict, what: str) -> Bert:
     return model.eval()
 
 
+def batch_features(tokenizer, texts: list[str], pairs: list[str] | None = None, *, max_length: int):
+    """``texts`` (with ``pairs``, for a cross-encoder) padded to the longest and truncated to
+    ``max_length`` tokens, as the torch tensors the model takes."""
+    return tokenizer(texts, pairs, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+
+
 def native_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 natively (oneDNN's own test)."""
     import torch
@@ -281,8 +287,7 @@ class Embedder:
         this embedder's lock: a fast tokenizer keeps its truncation setting as state, so two
         threads with different lengths must not share it at once."""
         with self._lock:
-            return self._tokenizer(texts, pairs, padding=True, truncation=True, max_length=max_length,
-                                   return_tensors="pt")
+            return batch_features(self._tokenizer, texts, pairs, max_length=max_length)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Embed ``texts``, longest first (as sentence-transformers does) so batches carry little padding.
@@ -300,8 +305,7 @@ class Embedder:
             rows = order[a : a + batch_size]
             # The fast tokenizer too: called from two threads at once it can raise "Already borrowed".
             with self._lock, torch.inference_mode():
-                features = self._tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                           max_length=self._max_length, return_tensors="pt")
+                features = batch_features(self._tokenizer, [texts[i] for i in rows], max_length=self._max_length)
                 tokens = self._model(**features).last_hidden_state.float()  # pooled in float32
                 mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
                 pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)

@@ -34,7 +34,15 @@ from typing import Any
 
 import numpy as np
 
-from index.embed import ModelError, build_bert, layers_in_bf16, package_model_dir, sha256_of, verify_weights
+from index.embed import (
+    ModelError,
+    batch_features,
+    build_bert,
+    layers_in_bf16,
+    package_model_dir,
+    sha256_of,
+    verify_weights,
+)
 from index.search.state import SearchState
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "reader"
@@ -204,8 +212,7 @@ class Reader:
         elif precision != "float32":
             raise ValueError(f"unknown reader precision {precision!r}")
         if tokenize is None:
-            tokenizer: Any = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
-            tokenize = partial(tokenizer, padding=True, truncation=True, return_tensors="pt")
+            tokenize = partial(batch_features, AutoTokenizer.from_pretrained(str(base), local_files_only=True))
         return cls(tokenize, model, card, precision)
 
     def logits(self, question: str, passages: list[str], prior: np.ndarray) -> np.ndarray:
